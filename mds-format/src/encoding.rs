@@ -1,0 +1,1 @@
+//! MDS column encodings (owned by the encodings work; placeholder).
