@@ -1,0 +1,645 @@
+//! The reference's shuffle algorithms (`streaming/base/shuffle/*.py`, spec §B), plus native
+//! fast variants under their own names.
+//!
+//! Each algorithm maps per-shard sample counts (the dataset's *shuffle units*) to a permutation
+//! of `0..N`: position `i` of the epoch reads sample `perm[i]`.
+
+use rand_xoshiro::Xoshiro256PlusPlus;
+use rand_xoshiro::rand_core::{Rng, SeedableRng};
+
+use crate::error::{Error, Result};
+use crate::rng::Generator;
+
+/// A shuffle algorithm.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum ShuffleAlgo {
+    /// `naive`: one global `permutation(N)` per epoch.
+    Naive,
+    /// `py1b`: fixed-size blocks within each canonical node.
+    Py1b,
+    /// `py1br`: randomly sized, staggered blocks within each canonical node.
+    Py1br,
+    /// `py1e`: samples spread over an expanded window around their shard (the default).
+    #[default]
+    Py1e,
+    /// `py1s`: shuffle shard order, then samples within each shard.
+    Py1s,
+    /// `py2s`: like py1s, but each shard's samples are pre-shuffled once per run.
+    Py2s,
+    /// Native (not in the reference, orders differ from every reference algorithm): py1s's
+    /// shard placement, then one xoshiro256++ Fisher–Yates per canonical node. Fast and
+    /// well mixed within a node; name `native-node`.
+    NativeNode,
+}
+
+impl ShuffleAlgo {
+    /// Every algorithm, reference names first.
+    pub const ALL: [ShuffleAlgo; 7] = [
+        Self::Naive,
+        Self::Py1b,
+        Self::Py1br,
+        Self::Py1e,
+        Self::Py1s,
+        Self::Py2s,
+        Self::NativeNode,
+    ];
+
+    /// The name (as the reference spells it, for the reference's algorithms).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Naive => "naive",
+            Self::Py1b => "py1b",
+            Self::Py1br => "py1br",
+            Self::Py1e => "py1e",
+            Self::Py1s => "py1s",
+            Self::Py2s => "py2s",
+            Self::NativeNode => "native-node",
+        }
+    }
+
+    /// Parses a name as given to the reference's `shuffle_algo`.
+    pub fn from_name(name: &str) -> Result<Self> {
+        Self::ALL
+            .into_iter()
+            .find(|a| a.name() == name)
+            .ok_or_else(|| Error::UnknownAlgorithm {
+                kind: "shuffle",
+                name: name.to_owned(),
+            })
+    }
+
+    /// The reference's default `num_canonical_nodes` for this algorithm: `64 * physical` for
+    /// py1s and py2s, else `physical`.
+    pub fn default_num_canonical_nodes(self, num_physical_nodes: u64) -> u64 {
+        match self {
+            Self::Py1s | Self::Py2s => num_physical_nodes.saturating_mul(64),
+            _ => num_physical_nodes,
+        }
+    }
+}
+
+impl std::fmt::Display for ShuffleAlgo {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// The reference's default `shuffle_block_size`: `max(4_000_000 // num_canonical_nodes, 1 << 18)`.
+pub fn default_shuffle_block_size(num_canonical_nodes: u64) -> u64 {
+    (4_000_000 / num_canonical_nodes.max(1)).max(1 << 18)
+}
+
+/// Inputs of a shuffle besides the shard sizes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShuffleParams {
+    /// Which algorithm.
+    pub algo: ShuffleAlgo,
+    /// Canonical nodes (the reference's `num_canonical_nodes`), at least 1.
+    pub num_canonical_nodes: u64,
+    /// Run seed (`shuffle_seed`).
+    pub seed: u64,
+    /// Epoch, added to the seed for the per-epoch generator.
+    pub epoch: u64,
+    /// `shuffle_block_size` (py1b, py1br, py1e).
+    pub block_size: u64,
+}
+
+impl Default for ShuffleParams {
+    fn default() -> Self {
+        Self {
+            algo: ShuffleAlgo::Py1e,
+            num_canonical_nodes: 1,
+            seed: 9176,
+            epoch: 0,
+            block_size: 1 << 18,
+        }
+    }
+}
+
+/// A permutation of `0..N`, stored in 4 bytes per entry when `N <= 2^32`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Permutation {
+    /// Compact form (`N <= 2^32`).
+    U32(Vec<u32>),
+    /// Wide form.
+    U64(Vec<u64>),
+}
+
+impl Permutation {
+    /// Number of entries.
+    pub fn len(&self) -> usize {
+        match self {
+            Self::U32(v) => v.len(),
+            Self::U64(v) => v.len(),
+        }
+    }
+
+    /// Whether it is empty.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Entry `i`, or `None` past the end.
+    #[inline]
+    pub fn get(&self, i: usize) -> Option<u64> {
+        match self {
+            Self::U32(v) => v.get(i).map(|&x| u64::from(x)),
+            Self::U64(v) => v.get(i).copied(),
+        }
+    }
+
+    /// All entries widened to `u64`.
+    pub fn to_u64_vec(&self) -> Vec<u64> {
+        match self {
+            Self::U32(v) => v.iter().map(|&x| u64::from(x)).collect(),
+            Self::U64(v) => v.clone(),
+        }
+    }
+}
+
+/// Element type of an id buffer: `u32` or `u64`.
+pub(crate) trait Id: Copy + Send + Sync + std::fmt::Debug + 'static {
+    fn from_u64(v: u64) -> Self;
+}
+
+impl Id for u32 {
+    #[inline]
+    fn from_u64(v: u64) -> Self {
+        // Callers pick u32 only when every id is below 2^32.
+        #[allow(clippy::cast_possible_truncation)]
+        let x = v as u32;
+        x
+    }
+}
+
+impl Id for u64 {
+    #[inline]
+    fn from_u64(v: u64) -> Self {
+        v
+    }
+}
+
+/// Runs `params.algo` over `shard_sizes` and returns the epoch's permutation.
+///
+/// Errors are the reference's `ValueError`s: zero canonical nodes, a block size too small
+/// for py1br/py1b, an empty canonical node in py1e.
+pub fn shuffle(shard_sizes: &[u64], params: &ShuffleParams) -> Result<Permutation> {
+    if params.num_canonical_nodes == 0 {
+        return Err(Error::InvalidParam {
+            name: "num_canonical_nodes",
+            value: 0,
+            reason: "must be at least 1",
+        });
+    }
+    let mut total: u64 = 0;
+    for &s in shard_sizes {
+        total = total.checked_add(s).ok_or(Error::Overflow {
+            what: "total sample count",
+        })?;
+    }
+    usize::try_from(total).map_err(|_| Error::Overflow {
+        what: "total sample count",
+    })?;
+    if total <= 1 << 32 {
+        Ok(Permutation::U32(shuffle_typed::<u32>(shard_sizes, params)?))
+    } else {
+        Ok(Permutation::U64(shuffle_typed::<u64>(shard_sizes, params)?))
+    }
+}
+
+fn shuffle_typed<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
+    match p.algo {
+        ShuffleAlgo::Naive => Ok(naive(sizes, p)),
+        ShuffleAlgo::Py1b => py1b(sizes, p),
+        ShuffleAlgo::Py1br => py1br(sizes, p),
+        ShuffleAlgo::Py1e => py1e(sizes, p),
+        ShuffleAlgo::Py1s => Ok(py1s(sizes, p)),
+        ShuffleAlgo::Py2s => Ok(py2s(sizes, p)),
+        ShuffleAlgo::NativeNode => Ok(native_node(sizes, p)),
+    }
+}
+
+fn epoch_seed(p: &ShuffleParams) -> u128 {
+    u128::from(p.seed) + u128::from(p.epoch)
+}
+
+type Span = (u64, u64);
+
+fn spans_of(sizes: &[u64]) -> (Vec<Span>, u64) {
+    let mut n = 0;
+    let spans = sizes
+        .iter()
+        .map(|&s| {
+            let span = (n, n + s);
+            n += s;
+            span
+        })
+        .collect();
+    (spans, n)
+}
+
+/// Cumulative end of part `part` when `n` samples split into `parts`.
+#[inline]
+fn part_end(n: u64, part: u64, parts: u64) -> u64 {
+    // (n * (part+1)) // parts; u128 keeps the product exact.
+    #[allow(clippy::cast_possible_truncation)] // the quotient is at most n
+    let e = (u128::from(n) * u128::from(part + 1) / u128::from(parts)) as u64;
+    e
+}
+
+/// `divide_spans`: cut the (shuffled) spans at the canonical node boundaries.
+/// Returns the flat spans and, per part, the half-open range of its spans.
+fn divide_spans(mut spans: Vec<Span>, n: u64, parts: u64) -> (Vec<Span>, Vec<(usize, usize)>) {
+    let mut out = Vec::with_capacity(spans.len() + usize::try_from(parts).unwrap_or(0));
+    let mut supers = Vec::new();
+    let mut begin = 0;
+    let mut idx = 0;
+    let mut so_far = 0;
+    for part in 0..parts {
+        let end = part_end(n, part, parts);
+        while idx < spans.len() {
+            let (b, e) = spans[idx];
+            let len = e - b;
+            if end < so_far + len {
+                if so_far < end {
+                    let split = end - so_far;
+                    out.push((b, b + split));
+                    spans[idx] = (b + split, e);
+                    so_far += split;
+                }
+                break;
+            }
+            out.push((b, e));
+            idx += 1;
+            so_far += len;
+        }
+        supers.push((begin, out.len()));
+        begin = out.len();
+    }
+    (out, supers)
+}
+
+/// py1s steps 1–3: shard spans shuffled once per run, divided over canonical nodes, then
+/// shuffled within each node per epoch. Returns the spans, node ranges and epoch generator.
+fn node_spans(
+    sizes: &[u64],
+    p: &ShuffleParams,
+) -> (Vec<Span>, Vec<(usize, usize)>, u64, Generator) {
+    let (mut spans, n) = spans_of(sizes);
+    Generator::new(u128::from(p.seed)).shuffle(&mut spans);
+    let (mut spans, supers) = divide_spans(spans, n, p.num_canonical_nodes);
+    let mut erng = Generator::new(epoch_seed(p));
+    for &(b, e) in &supers {
+        erng.shuffle(&mut spans[b..e]);
+    }
+    (spans, supers, n, erng)
+}
+
+fn capacity(n: u64) -> usize {
+    usize::try_from(n).unwrap_or(0)
+}
+
+fn naive<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+    let n: u64 = sizes.iter().sum();
+    let mut ids: Vec<T> = (0..n).map(T::from_u64).collect();
+    Generator::new(epoch_seed(p)).shuffle(&mut ids);
+    ids
+}
+
+fn py1s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+    let (spans, _, n, mut erng) = node_spans(sizes, p);
+    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    for (b, e) in spans {
+        let off = ids.len();
+        ids.extend((b..e).map(T::from_u64));
+        erng.shuffle(&mut ids[off..]);
+    }
+    ids
+}
+
+fn py1b<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
+    let bs = usize::try_from(p.block_size).unwrap_or(usize::MAX);
+    if bs == 0 {
+        return Err(Error::BlockSizeTooSmall {
+            algo: "py1b",
+            block_size: p.block_size,
+        });
+    }
+    let (spans, supers, n, mut erng) = node_spans(sizes, p);
+    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    for (sb, se) in supers {
+        let node_start = ids.len();
+        for &(b, e) in &spans[sb..se] {
+            ids.extend((b..e).map(T::from_u64));
+        }
+        let node_end = ids.len();
+        let mut start = node_start;
+        while start < node_end {
+            let stop = start.saturating_add(bs).min(node_end);
+            erng.shuffle(&mut ids[start..stop]);
+            start = stop;
+        }
+    }
+    Ok(ids)
+}
+
+/// `int(0.75 * bs)` and `int(1.25 * bs)` with the reference's float arithmetic.
+fn block_bounds(block_size: u64) -> (i64, i64) {
+    #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
+    // Python converts the int to float, multiplies and truncates; so do we.
+    let f = |k: f64| (k * block_size as f64) as i64;
+    (f(0.75), f(1.25))
+}
+
+#[allow(clippy::many_single_char_names)] // the spec's notation
+fn py1br<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
+    let (spans, supers, n, mut erng) = node_spans(sizes, p);
+    let (lo, hi) = block_bounds(p.block_size);
+    let c = usize::try_from(p.num_canonical_nodes).map_err(|_| Error::Overflow {
+        what: "num_canonical_nodes",
+    })?;
+    let too_small = |_| Error::BlockSizeTooSmall {
+        algo: "py1br",
+        block_size: p.block_size,
+    };
+    let stagger = erng.integers(0, lo, c, false).map_err(too_small)?;
+    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let mut ranges = Vec::new();
+    for (node, (sb, se)) in supers.into_iter().enumerate() {
+        let node_start = ids.len();
+        for &(b, e) in &spans[sb..se] {
+            ids.extend((b..e).map(T::from_u64));
+        }
+        let node_stop = ids.len();
+        let (ns, ne) = (to_i128(node_start), to_i128(node_stop));
+        let st = i128::from(stagger[node]);
+        ranges.clear();
+        let mut blocks_end = ns;
+        while blocks_end < ne {
+            let rbs = i128::from(erng.integer(lo, hi).map_err(too_small)?);
+            let start = (blocks_end - st).max(ns);
+            let stop = (blocks_end + rbs - st).min(ne);
+            ranges.push((start, stop));
+            blocks_end += stop - start;
+        }
+        for &(start, stop) in &ranges {
+            let (a, b) = (from_i128(start), from_i128(stop.max(start)));
+            erng.shuffle(&mut ids[a..b]);
+        }
+    }
+    Ok(ids)
+}
+
+fn to_i128(v: usize) -> i128 {
+    i128::try_from(v).unwrap_or(i128::MAX)
+}
+
+fn from_i128(v: i128) -> usize {
+    usize::try_from(v).unwrap_or(0)
+}
+
+fn py2s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+    let (spans, total) = spans_of(sizes);
+    let mut shards: Vec<Vec<T>> = spans
+        .iter()
+        .map(|&(b, e)| (b..e).map(T::from_u64).collect())
+        .collect();
+    let mut fixed = Generator::new(u128::from(p.seed));
+    fixed.shuffle(&mut shards);
+    for s in &mut shards {
+        fixed.shuffle(s);
+    }
+    let parts_n = p.num_canonical_nodes;
+    let mut parts: Vec<Vec<Vec<T>>> = Vec::new();
+    let mut idx = 0;
+    let mut so_far = 0u64;
+    for part in 0..parts_n {
+        let end = part_end(total, part, parts_n);
+        let mut new = Vec::new();
+        while idx < shards.len() {
+            let len = shards[idx].len() as u64;
+            if end < so_far + len {
+                if so_far < end {
+                    let split = usize::try_from(end - so_far).unwrap_or(0);
+                    let rest = shards[idx].split_off(split);
+                    new.push(std::mem::replace(&mut shards[idx], rest));
+                    so_far = end;
+                }
+                break;
+            }
+            new.push(std::mem::take(&mut shards[idx]));
+            idx += 1;
+            so_far += len;
+        }
+        parts.push(new);
+    }
+    let mut erng = Generator::new(epoch_seed(p));
+    let mut out = Vec::with_capacity(capacity(total));
+    for mut part in parts {
+        erng.shuffle(&mut part);
+        for s in &mut part {
+            erng.shuffle(s);
+        }
+        for s in part {
+            out.extend(s);
+        }
+    }
+    out
+}
+
+fn py1e<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
+    let (spans, supers, n, mut erng) = node_spans(sizes, p);
+    let (lo, hi) = block_bounds(p.block_size);
+    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let mut sorter = WindowSorter::new(hi);
+    for (node, (cb, ce)) in supers.into_iter().enumerate() {
+        let cn_spans = &spans[cb..ce];
+        let m: u64 = cn_spans.iter().map(|&(b, e)| e - b).sum();
+        if m == 0 {
+            return Err(Error::EmptyCanonicalNode {
+                node: node as u64,
+                num_canonical_nodes: p.num_canonical_nodes,
+                num_samples: n,
+            });
+        }
+        let ns = ids.len();
+        for &(b, e) in cn_spans {
+            let off = ids.len();
+            ids.extend((b..e).map(T::from_u64));
+            erng.shuffle(&mut ids[off..]);
+        }
+        let mut positions = PosGen::new(cn_spans, m, lo, hi);
+        sorter.sort(&mut ids[ns..], &mut positions, &mut erng)?;
+    }
+    Ok(ids)
+}
+
+/// Streams py1e's float positions `k + shift_k` of one canonical node, drawing from the epoch
+/// generator in exactly the reference's order (per span: one block size, then its shifts).
+struct PosGen<'a> {
+    spans: &'a [Span],
+    next_span: usize,
+    m: u64,
+    lo: i64,
+    hi: i64,
+    off: u64,
+    left: u64,
+    low: f64,
+    range: f64,
+}
+
+impl<'a> PosGen<'a> {
+    fn new(spans: &'a [Span], m: u64, lo: i64, hi: i64) -> Self {
+        Self {
+            spans,
+            next_span: 0,
+            m,
+            lo,
+            hi,
+            off: 0,
+            left: 0,
+            low: 0.0,
+            range: 0.0,
+        }
+    }
+
+    /// Starts the next span: draws its block size and fixes its shift range.
+    fn open_span(&mut self, erng: &mut Generator) -> Result<bool> {
+        let Some(&(b, e)) = self.spans.get(self.next_span) else {
+            return Ok(false);
+        };
+        if self.next_span > 0 {
+            let (pb, pe) = self.spans[self.next_span - 1];
+            self.off += pe - pb;
+        }
+        self.next_span += 1;
+        let z = e - b;
+        let r = erng.integer(self.lo, self.hi)?;
+        #[allow(clippy::cast_precision_loss)] // exact below 2^53 samples per node
+        let (zf, mf, of) = (z as f64, self.m as f64, self.off as f64);
+        #[allow(clippy::cast_precision_loss)]
+        let mut cut = (i128::from(r) - i128::from(z)) as f64 / 2.0;
+        if cut < 0.0 {
+            cut = 0.0;
+        }
+        let low = if -cut >= -of { -cut } else { -of };
+        let up_bound = mf - of - zf;
+        let up = if cut <= up_bound { cut } else { up_bound };
+        self.range = Generator::uniform_range(low, up)?;
+        self.low = low;
+        self.left = z;
+        Ok(true)
+    }
+
+    /// Position of the next sample (`k + shift`, one f64 add).
+    #[inline]
+    fn next(&mut self, k: u64, erng: &mut Generator) -> Result<f64> {
+        while self.left == 0 {
+            if !self.open_span(erng)? {
+                // Unreachable for k < m: the spans cover m samples.
+                return Ok(f64::INFINITY);
+            }
+        }
+        self.left -= 1;
+        let shift = self.low + self.range * erng.next_double();
+        #[allow(clippy::cast_precision_loss)]
+        let kf = k as f64;
+        Ok(kf + shift)
+    }
+
+    /// Draws for trailing empty spans, which the reference still makes.
+    fn finish(&mut self, erng: &mut Generator) -> Result<()> {
+        while self.open_span(erng)? {}
+        Ok(())
+    }
+}
+
+#[derive(Clone, Copy, Debug)]
+struct Entry<T> {
+    pos: f64,
+    idx: u64,
+    val: T,
+}
+
+/// Sorts a canonical node by `(position, index)` in a sliding window.
+///
+/// Every position lies within `hi / 2` of its index, so once indices up to `k` are read, all
+/// entries with position below `k - window` are final; they are written back in place (their
+/// slots are already read). Memory is O(window), not O(node).
+struct WindowSorter {
+    window: u64,
+}
+
+impl WindowSorter {
+    fn new(hi: i64) -> Self {
+        let half = u64::try_from(hi.max(0)).unwrap_or(0) / 2;
+        Self { window: half + 2 }
+    }
+
+    fn sort<T: Id>(
+        &mut self,
+        vals: &mut [T],
+        positions: &mut PosGen<'_>,
+        erng: &mut Generator,
+    ) -> Result<()> {
+        let m = vals.len();
+        let chunk = usize::try_from(self.window.saturating_mul(4))
+            .unwrap_or(usize::MAX)
+            .clamp(1 << 16, 1 << 22);
+        let mut pending: Vec<Entry<T>> = Vec::with_capacity(chunk.min(m) * 2);
+        let mut write = 0usize;
+        let mut k = 0usize;
+        #[allow(clippy::cast_precision_loss)]
+        let window = self.window as f64;
+        while k < m {
+            let k1 = k.saturating_add(chunk).min(m);
+            for (j, &val) in vals.iter().enumerate().take(k1).skip(k) {
+                let pos = positions.next(j as u64, erng)?;
+                pending.push(Entry {
+                    pos,
+                    idx: j as u64,
+                    val,
+                });
+            }
+            k = k1;
+            #[allow(clippy::cast_precision_loss)]
+            let thr = if k1 == m {
+                f64::INFINITY
+            } else {
+                k1 as f64 - window
+            };
+            pending.sort_unstable_by(|a, b| a.pos.total_cmp(&b.pos).then(a.idx.cmp(&b.idx)));
+            let cut = pending.partition_point(|e| e.pos < thr);
+            for e in pending.drain(..cut) {
+                vals[write] = e.val;
+                write += 1;
+            }
+        }
+        positions.finish(erng)
+    }
+}
+
+fn native_node<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+    let (spans, supers, n, _) = node_spans(sizes, p);
+    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let seed = u64::try_from(epoch_seed(p) & u128::from(u64::MAX)).unwrap_or(0);
+    for (node, (sb, se)) in supers.into_iter().enumerate() {
+        let start = ids.len();
+        for &(b, e) in &spans[sb..se] {
+            ids.extend((b..e).map(T::from_u64));
+        }
+        let mut rng = Xoshiro256PlusPlus::seed_from_u64(
+            seed ^ (node as u64).wrapping_mul(0x9e37_79b9_7f4a_7c15),
+        );
+        let part = &mut ids[start..];
+        for i in (1..part.len()).rev() {
+            // Lemire's nearly-divisionless bounded draw; bias below 2^-32 for node sizes < 2^32.
+            let r = u128::from(rng.next_u64()) * (i as u128 + 1);
+            #[allow(clippy::cast_possible_truncation)]
+            let j = (r >> 64) as usize;
+            part.swap(i, j);
+        }
+    }
+    ids
+}
