@@ -1,1 +1,0 @@
-//! MDS column encodings (owned by the encodings work; placeholder).
