@@ -1,0 +1,135 @@
+//! `mds plan` against the reference's orders for the `all_encodings` fixture (written by
+//! mosaicml-streaming 0.13: 1 node, 1 rank, no DataLoader workers, epoch 0).
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::path::PathBuf;
+use std::process::Command;
+
+use serde_json::Value;
+
+fn fixture() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/all_encodings")
+}
+
+fn plan(args: &[String]) -> Value {
+    let out = Command::new(env!("CARGO_BIN_EXE_mds"))
+        .arg("plan")
+        .args(args)
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "mds plan {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+fn flatten(v: &Value, out: &mut Vec<i64>) {
+    match v {
+        Value::Array(items) => items.iter().for_each(|x| flatten(x, out)),
+        other => out.push(other.as_i64().unwrap()),
+    }
+}
+
+#[test]
+fn reproduces_every_reference_order() {
+    let text = std::fs::read_to_string(fixture().join("orders.json")).unwrap();
+    let orders: Value = serde_json::from_str(&text).unwrap();
+    let orders = orders["orders"].as_array().unwrap();
+    assert_eq!(orders.len(), 9);
+    for case in orders {
+        let config = case["config"].as_object().unwrap();
+        let mut args = vec![fixture().display().to_string()];
+        for (key, value) in config {
+            match key.as_str() {
+                "shuffle" if value.as_bool().unwrap() => args.push("--shuffle".into()),
+                "shuffle" => {}
+                "shuffle_seed" => args.extend(["--seed".into(), value.to_string()]),
+                "shuffle_algo" => {
+                    args.extend(["--shuffle-algo".into(), value.as_str().unwrap().into()]);
+                }
+                "num_canonical_nodes" => {
+                    args.extend(["--num-canonical-nodes".into(), value.to_string()]);
+                }
+                "shuffle_block_size" => {
+                    args.extend(["--shuffle-block-size".into(), value.to_string()]);
+                }
+                other => panic!("unhandled config key {other}"),
+            }
+        }
+        args.extend(["--batch-size".into(), case["batch_size"].to_string()]);
+        let got = plan(&args);
+        let resolved = &case["resolved"];
+        assert_eq!(
+            got["num_canonical_nodes"], resolved["num_canonical_nodes"],
+            "{config:?}"
+        );
+        assert_eq!(
+            got["shuffle_block_size"], resolved["shuffle_block_size"],
+            "{config:?}"
+        );
+        assert_eq!(got["shuffle_algo"], resolved["shuffle_algo"], "{config:?}");
+        assert_eq!(got["seed"], resolved["shuffle_seed"], "{config:?}");
+        let shape: Vec<u64> = got["shape"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_u64().unwrap())
+            .collect();
+        assert_eq!(&shape[..3], &[1, 1, 1]);
+        let mut ids = Vec::new();
+        flatten(&got["partition"], &mut ids);
+        assert_eq!(ids.len() as u64, shape.iter().product::<u64>());
+        let ids: Vec<i64> = ids.into_iter().filter(|&x| x != -1).collect();
+        let want: Vec<i64> = case["order"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|x| x.as_i64().unwrap())
+            .collect();
+        assert_eq!(ids, want, "{config:?}");
+    }
+}
+
+#[test]
+fn samples_per_shard_without_dataset() {
+    let got = plan(&[
+        "--samples-per-shard".into(),
+        "3,4".into(),
+        "--nodes".into(),
+        "2".into(),
+        "--batch-size".into(),
+        "2".into(),
+    ]);
+    assert_eq!(got["shape"], serde_json::json!([2, 1, 1, 2, 2]));
+    // 7 samples over 2 canonical nodes: the short row repeats its last id (reference orig).
+    assert_eq!(
+        got["partition"],
+        serde_json::json!([[[[[0, 1], [2, 2]]]], [[[[3, 4], [5, 6]]]]])
+    );
+}
+
+#[test]
+fn bad_input_is_a_clear_error() {
+    let out = Command::new(env!("CARGO_BIN_EXE_mds"))
+        .args([
+            "plan",
+            "--samples-per-shard",
+            "3,4",
+            "--shuffle-algo",
+            "py9",
+        ])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("py9"));
+    let out = Command::new(env!("CARGO_BIN_EXE_mds"))
+        .args(["plan", "/nonexistent/dataset"])
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dataset"));
+}
