@@ -333,7 +333,7 @@ impl Partition {
                 num_samples: n,
             });
         }
-        let compatible = (p <= c && c % p == 0) || (p > c && p % c == 0);
+        let compatible = (p <= c && c.is_multiple_of(p)) || (p > c && p.is_multiple_of(c));
         let initial = match (algo, initial_physical_nodes) {
             (PartitionAlgo::Relaxed, Some(ip)) if !compatible => Some(ip),
             _ => None,
