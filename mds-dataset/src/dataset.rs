@@ -1,0 +1,814 @@
+//! `StreamingDataset`, its builder, epochs, random access and checkpoints.
+
+use std::num::NonZeroU64;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use bytes::Bytes;
+
+use crate::config::{Config, Stream};
+use crate::error::{Error, Result};
+use crate::params::{
+    BatchingMethod, PartitionAlgo, SamplingMethod, ShuffleAlgo, parse_bytes, parse_count,
+};
+use crate::plan::{self, PlanInputs, StreamLayout, Weights};
+use crate::resume::ResumeState;
+use crate::shards::{self, OpenShard, Sample, ShardEntry};
+use crate::world::World;
+
+/// How a stream's shards reach this machine.
+#[derive(Debug, Clone)]
+pub(crate) enum Source {
+    /// The dataset is already in a local directory: read it in place, never write to it.
+    Direct { root: PathBuf },
+    /// The remote is a local directory different from `local`: copy shards on demand.
+    Copy { remote: PathBuf, local: PathBuf },
+}
+
+/// A stream with defaults applied and its source resolved.
+#[derive(Debug)]
+pub(crate) struct ResolvedStream {
+    pub(crate) split: Option<String>,
+    pub(crate) source: Source,
+    pub(crate) keep_zip: bool,
+}
+
+/// Mutable per-dataset state: epochs and checkpoint (reference §16.1, §17).
+#[derive(Debug, Clone)]
+struct State {
+    next_epoch: u64,
+    resume: Option<ResumeState>,
+    num_canonical_nodes: Option<u32>,
+    shuffle_block_size: Option<u64>,
+    shuffle_seed: u64,
+    initial_physical_nodes: Option<u32>,
+}
+
+#[derive(Debug)]
+pub(crate) struct Inner {
+    pub(crate) cfg: Config,
+    pub(crate) streams: Vec<ResolvedStream>,
+    pub(crate) shards: Vec<ShardEntry>,
+    /// Global sample offset of each shard, plus the total at the end.
+    pub(crate) shard_offsets: Vec<u64>,
+    layouts: Vec<StreamLayout>,
+    weights: Weights,
+    pub(crate) world: World,
+    state: Mutex<State>,
+    pub(crate) runtime: Option<tokio::runtime::Handle>,
+    /// The last shard opened by random access, reused by the next `get`.
+    last_get: Mutex<Option<Arc<OpenShard>>>,
+}
+
+/// A dataset of one or more MDS streams, read in the reference's sample order.
+///
+/// Cheap to clone (shared state). Build with [`StreamingDataset::builder`].
+#[derive(Debug, Clone)]
+pub struct StreamingDataset {
+    pub(crate) inner: Arc<Inner>,
+}
+
+/// Builder of [`StreamingDataset`]: every parameter of the reference's constructor
+/// (reference.md §10.2) with its default; [`build`](Self::build) validates and loads the
+/// streams' index files.
+#[derive(Debug, Default)]
+pub struct StreamingDatasetBuilder {
+    cfg: Config,
+    remote: Option<String>,
+    local: Option<PathBuf>,
+    split: Option<String>,
+    streams_given: bool,
+    runtime: Option<tokio::runtime::Handle>,
+    errors: Vec<Error>,
+}
+
+macro_rules! setter {
+    ($(#[$m:meta])* $name:ident, $field:ident: $ty:ty) => {
+        $(#[$m])*
+        #[must_use]
+        pub fn $name(mut self, v: $ty) -> Self {
+            self.cfg.$field = v.into();
+            self
+        }
+    };
+}
+
+impl StreamingDatasetBuilder {
+    /// The streams to mix (mutually exclusive with `with_remote`/`with_local`).
+    #[must_use]
+    pub fn with_streams(mut self, streams: Vec<Stream>) -> Self {
+        self.cfg.streams = streams;
+        self.streams_given = true;
+        self
+    }
+    /// Single-stream shortcut: remote root (URL or local path).
+    #[must_use]
+    pub fn with_remote(mut self, remote: &str) -> Self {
+        self.remote = Some(remote.to_owned());
+        self
+    }
+    /// Single-stream shortcut: local root.
+    #[must_use]
+    pub fn with_local(mut self, local: &Path) -> Self {
+        self.local = Some(local.to_owned());
+        self
+    }
+    /// Default split of every stream.
+    #[must_use]
+    pub fn with_split(mut self, split: &str) -> Self {
+        self.split = Some(split.to_owned());
+        self
+    }
+    setter!(
+        /// Default total download attempts (2).
+        with_download_retry, download_retry: u32);
+    setter!(
+        /// Default download time limit (60 s).
+        with_download_timeout, download_timeout: Duration);
+    /// Default hash algorithm to validate downloads with (none).
+    #[must_use]
+    pub fn with_validate_hash(mut self, algo: &str) -> Self {
+        self.cfg.validate_hash = Some(algo.to_owned());
+        self
+    }
+    setter!(
+        /// Default: keep compressed shards after decompression (false).
+        with_keep_zip, keep_zip: bool);
+    /// Samples per epoch over all streams (0 = derived from the streams).
+    #[must_use]
+    pub fn with_epoch_size(mut self, samples: u64) -> Self {
+        self.cfg.epoch_size = Some(samples);
+        self
+    }
+    /// [`with_epoch_size`](Self::with_epoch_size) from the reference's abbreviations
+    /// (`"100k"`, `"1.5b"`).
+    #[must_use]
+    pub fn with_epoch_size_str(mut self, text: &str) -> Self {
+        match parse_count("epoch_size", text) {
+            Ok(v) => self.cfg.epoch_size = Some(v),
+            Err(e) => self.errors.push(e),
+        }
+        self
+    }
+    /// Samples each worker may prepare ahead of the one it yields
+    /// (default `8 * batch_size`, or 64).
+    #[must_use]
+    pub fn with_predownload(mut self, samples: u64) -> Self {
+        self.cfg.predownload = Some(samples);
+        self
+    }
+    /// Most bytes the local cache may hold (default: unlimited).
+    #[must_use]
+    pub fn with_cache_limit_bytes(mut self, bytes: u64) -> Self {
+        self.cfg.cache_limit_bytes = Some(bytes);
+        self
+    }
+    /// [`with_cache_limit_bytes`](Self::with_cache_limit_bytes) from a human string
+    /// (`"10gb"`, binary units as the reference).
+    #[must_use]
+    pub fn with_cache_limit(mut self, text: &str) -> Self {
+        match parse_bytes("cache_limit", text) {
+            Ok(v) => self.cfg.cache_limit_bytes = Some(v),
+            Err(e) => self.errors.push(e),
+        }
+        self
+    }
+    setter!(
+        /// `balanced` (default) or `fixed`.
+        with_sampling_method, sampling_method: SamplingMethod);
+    /// Samples taken from one shard per pick of a fractional repeat (default 1, must be > 0).
+    #[must_use]
+    pub fn with_sampling_granularity(mut self, samples: u64) -> Self {
+        match NonZeroU64::new(samples) {
+            Some(g) => self.cfg.sampling_granularity = g,
+            None => self
+                .errors
+                .push(Error::param("sampling_granularity", "must be positive")),
+        }
+        self
+    }
+    setter!(
+        /// `relaxed` (default) or `orig`.
+        with_partition_algo, partition_algo: PartitionAlgo);
+    /// Canonical node count (default: physical nodes, or 64× for py1s/py2s; 0 = default).
+    #[must_use]
+    pub fn with_num_canonical_nodes(mut self, n: u32) -> Self {
+        self.cfg.num_canonical_nodes = (n > 0).then_some(n);
+        self
+    }
+    /// Per-device batch size (required before iterating).
+    #[must_use]
+    pub fn with_batch_size(mut self, n: u32) -> Self {
+        if n == 0 {
+            self.errors
+                .push(Error::param("batch_size", "must be positive"));
+        }
+        self.cfg.batch_size = Some(n);
+        self
+    }
+    setter!(
+        /// Shuffle samples (default false).
+        with_shuffle, shuffle: bool);
+    setter!(
+        /// Shuffle algorithm (default py1e).
+        with_shuffle_algo, shuffle_algo: ShuffleAlgo);
+    setter!(
+        /// Shuffle seed (default 9176).
+        with_shuffle_seed, shuffle_seed: u64);
+    /// Shuffle block size in samples (default `max(4_000_000 / ncn, 2^18)`).
+    #[must_use]
+    pub fn with_shuffle_block_size(mut self, samples: u64) -> Self {
+        if samples == 0 {
+            self.errors
+                .push(Error::param("shuffle_block_size", "must be positive"));
+        }
+        self.cfg.shuffle_block_size = Some(samples);
+        self
+    }
+    setter!(
+        /// Batching method (default random).
+        with_batching_method, batching_method: BatchingMethod);
+    setter!(
+        /// Allow `pkl` columns (default false).
+        with_allow_unsafe_types, allow_unsafe_types: bool);
+    /// Groups of this many consecutive ranks read identical samples.
+    #[must_use]
+    pub fn with_replication(mut self, factor: u32) -> Self {
+        self.cfg.replication = Some(factor);
+        self
+    }
+    /// Who this process is (default: [`World::from_env`] at build time).
+    #[must_use]
+    pub fn with_world(mut self, world: World) -> Self {
+        self.cfg.world = Some(world);
+        self
+    }
+    /// Runtime that runs prefetching for the synchronous API ([`StreamingDataset::iter`]).
+    #[must_use]
+    pub fn with_runtime(mut self, handle: tokio::runtime::Handle) -> Self {
+        self.runtime = Some(handle);
+        self
+    }
+
+    /// Validates the parameters, loads every stream's index.json and resolves the weights.
+    ///
+    /// Blocking (reads index files); call it from a plain thread or `spawn_blocking`.
+    #[allow(clippy::too_many_lines)] // the reference's construction sequence, step by step
+    pub fn build(mut self) -> Result<StreamingDataset> {
+        if let Some(e) = self.errors.drain(..).next() {
+            return Err(e);
+        }
+        let shortcut = self.remote.is_some() || self.local.is_some();
+        if self.streams_given == shortcut || (self.streams_given && self.cfg.streams.is_empty()) {
+            return Err(Error::param(
+                "streams",
+                "you must provide either `streams` or `remote`/`local`, but not both",
+            ));
+        }
+        if shortcut {
+            let mut s = Stream::new();
+            s.remote.clone_from(&self.remote);
+            s.local.clone_from(&self.local);
+            self.cfg.streams = vec![s];
+        }
+        if let Some(r) = self.cfg.replication
+            && r == 0
+        {
+            return Err(Error::param(
+                "replication",
+                "replication factor must be positive",
+            ));
+        }
+        let cfg = self.cfg;
+        let world = match cfg.world {
+            Some(w) => w,
+            None => World::from_env()?,
+        };
+        let parallel = match cfg.replication {
+            Some(r) => world.replicate(r)?,
+            None => world,
+        };
+        let mut streams = Vec::new();
+        let mut shards: Vec<ShardEntry> = Vec::new();
+        let mut layouts = Vec::new();
+        let mut index_bytes = 0u64;
+        let mut sample_offset = 0u64;
+        for (i, s) in cfg.streams.iter().enumerate() {
+            s.validate(i)?;
+            let split = s.split.clone().or_else(|| self.split.clone());
+            let resolved = resolve_stream(i, s, split, &cfg)?;
+            let (text, path) = read_index(i, &resolved)?;
+            index_bytes += text.len() as u64;
+            let entries = shards::parse_index(i, &path, &text, cfg.allow_unsafe_types)?;
+            let samples_per_shard: Vec<u64> = entries.iter().map(|e| e.samples).collect();
+            let total: u64 = samples_per_shard.iter().sum();
+            if total == 0 {
+                return Err(Error::EmptyStream { stream: i, path });
+            }
+            layouts.push(StreamLayout {
+                samples_per_shard,
+                sample_offset,
+            });
+            sample_offset += total;
+            shards.extend(entries);
+            streams.push(resolved);
+        }
+        if let Some(limit) = cfg.cache_limit_bytes {
+            if limit <= index_bytes {
+                return Err(Error::CacheLimitBelowIndex {
+                    min_bytes: index_bytes,
+                    limit_bytes: limit,
+                });
+            }
+            let largest = shards
+                .iter()
+                .map(|e| e.raw_bytes + e.zip.as_ref().map_or(0, |z| z.1))
+                .max()
+                .unwrap_or(0);
+            if limit < 4 * largest {
+                return Err(Error::CacheLimitTooLow {
+                    limit_bytes: limit,
+                    shard_bytes: largest,
+                });
+            }
+        }
+        let mut shard_offsets = Vec::with_capacity(shards.len() + 1);
+        let mut acc = 0;
+        for e in &shards {
+            shard_offsets.push(acc);
+            acc += e.samples;
+        }
+        shard_offsets.push(acc);
+        let weights_in: Vec<_> = cfg.streams.iter().map(Stream::weight).collect();
+        let sizes: Vec<u64> = layouts.iter().map(StreamLayout::num_samples).collect();
+        let weights = plan::apply_weights(&weights_in, &sizes, cfg.epoch_size, cfg.shuffle_seed)?;
+        let state = State {
+            next_epoch: 0,
+            resume: None,
+            num_canonical_nodes: cfg.num_canonical_nodes,
+            shuffle_block_size: cfg.shuffle_block_size,
+            shuffle_seed: cfg.shuffle_seed,
+            initial_physical_nodes: None,
+        };
+        Ok(StreamingDataset {
+            inner: Arc::new(Inner {
+                cfg,
+                streams,
+                shards,
+                shard_offsets,
+                layouts,
+                weights,
+                world: parallel,
+                state: Mutex::new(state),
+                runtime: self.runtime,
+                last_get: Mutex::new(None),
+            }),
+        })
+    }
+}
+
+/// Is `remote` a local path (no scheme, or `file://`)? Returns it as a path.
+fn local_path_of(remote: &str) -> Option<PathBuf> {
+    if let Some(p) = remote.strip_prefix("file://") {
+        return Some(PathBuf::from(p));
+    }
+    if remote.contains("://") {
+        None
+    } else {
+        Some(PathBuf::from(remote))
+    }
+}
+
+fn same_dir(a: &Path, b: &Path) -> bool {
+    match (a.canonicalize(), b.canonicalize()) {
+        (Ok(x), Ok(y)) => x == y,
+        _ => a == b,
+    }
+}
+
+fn resolve_stream(
+    i: usize,
+    s: &Stream,
+    split: Option<String>,
+    cfg: &Config,
+) -> Result<ResolvedStream> {
+    let keep_zip = s.keep_zip.unwrap_or(cfg.keep_zip);
+    let source = match (&s.remote, &s.local) {
+        (None, Some(local)) => Source::Direct {
+            root: local.clone(),
+        },
+        (Some(remote), local) => match local_path_of(remote) {
+            Some(rp) => match local {
+                Some(l) if !same_dir(&rp, l) => Source::Copy {
+                    remote: rp,
+                    local: l.clone(),
+                },
+                _ => Source::Direct { root: rp },
+            },
+            None => {
+                return Err(Error::InvalidStream {
+                    stream: i,
+                    reason: format!(
+                        "remote {remote:?}: object-store remotes need mds-fetch, which this build of mds-dataset does not wire in yet"
+                    ),
+                });
+            }
+        },
+        (None, None) => {
+            return Err(Error::InvalidStream {
+                stream: i,
+                reason: "`remote` and/or `local` path must be provided".into(),
+            });
+        }
+    };
+    Ok(ResolvedStream {
+        split,
+        source,
+        keep_zip,
+    })
+}
+
+fn copy_atomic(from: &Path, to: &Path) -> Result<()> {
+    let io = |p: &Path| {
+        let shown = p.display().to_string();
+        move |source| Error::Io {
+            path: shown,
+            source,
+        }
+    };
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let tmp = to.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::copy(from, &tmp).map_err(io(from))?;
+    std::fs::rename(&tmp, to).map_err(io(to))?;
+    Ok(())
+}
+
+fn read_index(i: usize, s: &ResolvedStream) -> Result<(Vec<u8>, String)> {
+    let split = s.split.as_deref();
+    let path = match &s.source {
+        Source::Direct { root } => shards::join(root, split, "index.json"),
+        Source::Copy { remote, local } => {
+            let dst = shards::join(local, split, "index.json");
+            if !dst.exists() {
+                copy_atomic(&shards::join(remote, split, "index.json"), &dst)?;
+            }
+            dst
+        }
+    };
+    let shown = path.display().to_string();
+    let text = std::fs::read(&path).map_err(|source| Error::IndexRead {
+        stream: i,
+        path: shown.clone(),
+        source,
+    })?;
+    Ok((text, shown))
+}
+
+/// One worker's share of one epoch.
+#[derive(Debug, Clone)]
+pub struct EpochPlan {
+    /// The epoch.
+    pub epoch: u64,
+    /// Global samples skipped because they were consumed before a resumption.
+    pub sample_in_epoch: u64,
+    /// Underlying global sample ids this worker yields, in order (padding removed).
+    pub sample_ids: Vec<u64>,
+}
+
+impl StreamingDataset {
+    /// A builder with the reference's defaults.
+    pub fn builder() -> StreamingDatasetBuilder {
+        StreamingDatasetBuilder::default()
+    }
+
+    fn state(&self) -> std::sync::MutexGuard<'_, State> {
+        self.inner
+            .state
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Underlying samples over all streams (not resampled): the reference's `size`.
+    pub fn size(&self) -> u64 {
+        self.inner.shard_offsets.last().copied().unwrap_or(0)
+    }
+
+    /// Same as [`size`](Self::size) (the reference's `num_samples`).
+    pub fn num_samples(&self) -> u64 {
+        self.size()
+    }
+
+    /// Samples per epoch over all ranks, after stream weighting.
+    pub fn epoch_size(&self) -> u64 {
+        self.inner.weights.epoch_size
+    }
+
+    /// Samples per epoch per rank: `ceil(epoch_size / ranks)` (parallel world), the
+    /// reference's `len()`.
+    pub fn len(&self) -> u64 {
+        self.epoch_size()
+            .div_ceil(u64::from(self.inner.world.num_ranks()))
+    }
+
+    /// True when an epoch holds no samples.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Per-stream samples per epoch after weighting.
+    pub fn samples_per_stream(&self) -> &[u64] {
+        &self.inner.weights.choose
+    }
+
+    /// Number of shards over all streams.
+    pub fn num_shards(&self) -> usize {
+        self.inner.shards.len()
+    }
+
+    /// The (parallel) world this dataset reads for.
+    pub fn world(&self) -> World {
+        self.inner.world
+    }
+
+    /// The epoch the next iteration starts (unless a loaded checkpoint says otherwise).
+    pub fn next_epoch(&self) -> u64 {
+        self.state().next_epoch
+    }
+
+    /// Sets the epoch the next iteration starts (what `set_epoch` does in training loops).
+    pub fn set_next_epoch(&self, epoch: u64) {
+        self.state().next_epoch = epoch;
+    }
+
+    fn default_ncn(&self, st: &mut State) -> u32 {
+        *st.num_canonical_nodes.get_or_insert_with(|| {
+            let nodes = self.inner.world.num_nodes();
+            match self.inner.cfg.shuffle_algo {
+                ShuffleAlgo::Py1s | ShuffleAlgo::Py2s => 64 * nodes,
+                _ => nodes,
+            }
+        })
+    }
+
+    /// Epoch and offset to start from (reference `_resume`), filling NCN/block defaults.
+    fn resume_point(&self, st: &mut State, presumed: u64) -> (u64, u64) {
+        let from_ckpt = st
+            .resume
+            .clone()
+            .filter(|r| r.epoch >= 0 && u64::try_from(r.epoch).is_ok_and(|e| e >= presumed));
+        let point = if let Some(r) = from_ckpt {
+            st.num_canonical_nodes = Some(r.num_canonical_nodes);
+            st.shuffle_seed = r.shuffle_seed;
+            st.initial_physical_nodes = r.initial_physical_nodes;
+            (u64::try_from(r.epoch).unwrap_or(0), r.sample_in_epoch)
+        } else {
+            self.default_ncn(st);
+            (presumed, 0)
+        };
+        if st.shuffle_block_size.is_none() {
+            let ncn = u64::from(st.num_canonical_nodes.unwrap_or(1).max(1));
+            st.shuffle_block_size = Some((4_000_000 / ncn).max(1 << 18));
+        }
+        point
+    }
+
+    /// The reference's `state_dict(num_samples, from_beginning)`: where the job stands after
+    /// `num_samples` more global samples of the current epoch.
+    pub fn state_dict(&self, num_samples: u64, from_beginning: bool) -> ResumeState {
+        let mut st = self.state();
+        let current = i64::try_from(st.next_epoch).unwrap_or(i64::MAX) - 1;
+        let (epoch, offset) = if current < 0 {
+            self.default_ncn(&mut st);
+            (current, 0)
+        } else {
+            let (e, o) = self.resume_point(&mut st, u64::try_from(current).unwrap_or(0));
+            (i64::try_from(e).unwrap_or(i64::MAX), o)
+        };
+        let sample_in_epoch = if from_beginning {
+            num_samples
+        } else {
+            offset + num_samples
+        };
+        ResumeState {
+            epoch,
+            sample_in_epoch,
+            num_canonical_nodes: st.num_canonical_nodes.unwrap_or(1),
+            shuffle_seed: st.shuffle_seed,
+            initial_physical_nodes: Some(
+                st.initial_physical_nodes
+                    .unwrap_or_else(|| self.inner.world.num_nodes()),
+            ),
+        }
+    }
+
+    /// The reference's `load_state_dict`: the next iteration resumes from `state` unless its
+    /// epoch is older than [`next_epoch`](Self::next_epoch).
+    pub fn load_state_dict(&self, state: ResumeState) {
+        self.state().resume = Some(state);
+    }
+
+    /// Starts the next epoch for `world` (a worker of this dataset's parallel world with its
+    /// DataLoader worker set): resolves epoch and resumption point, advances
+    /// [`next_epoch`](Self::next_epoch), and returns this worker's sample ids.
+    pub fn begin_epoch(&self, world: World) -> Result<EpochPlan> {
+        let (epoch, sample_in_epoch, inputs) = {
+            let mut st = self.state();
+            let presumed = st.next_epoch;
+            let (epoch, sample_in_epoch) = self.resume_point(&mut st, presumed);
+            st.next_epoch = epoch + 1;
+            (epoch, sample_in_epoch, st.clone())
+        };
+        let sample_ids = self.worker_ids(&inputs, world, epoch, sample_in_epoch)?;
+        Ok(EpochPlan {
+            epoch,
+            sample_in_epoch,
+            sample_ids,
+        })
+    }
+
+    /// Sample ids `world` reads in `epoch` after skipping `sample_in_epoch`, without touching
+    /// the epoch counter (what `mds plan` and tests use).
+    pub fn epoch_sample_ids(
+        &self,
+        world: World,
+        epoch: u64,
+        sample_in_epoch: u64,
+    ) -> Result<Vec<u64>> {
+        let st = {
+            let mut st = self.state();
+            let mut probe = st.clone();
+            probe.resume = None;
+            self.resume_point(&mut probe, epoch);
+            st.num_canonical_nodes = probe.num_canonical_nodes;
+            st.shuffle_block_size = probe.shuffle_block_size;
+            probe
+        };
+        self.worker_ids(&st, world, epoch, sample_in_epoch)
+    }
+
+    fn worker_ids(
+        &self,
+        st: &State,
+        world: World,
+        epoch: u64,
+        sample_in_epoch: u64,
+    ) -> Result<Vec<u64>> {
+        let cfg = &self.inner.cfg;
+        let Some(batch_size) = cfg.batch_size else {
+            return Err(Error::param(
+                "batch_size",
+                "please pass `batch_size` to StreamingDataset before iterating",
+            ));
+        };
+        let parallel = match cfg.replication {
+            Some(r) if world.num_ranks() != self.inner.world.num_ranks() => world.replicate(r)?,
+            _ => world,
+        };
+        let inputs = PlanInputs {
+            streams: &self.inner.layouts,
+            weights: &self.inner.weights,
+            seed: st.shuffle_seed,
+            sampling_method: cfg.sampling_method,
+            granularity: cfg.sampling_granularity.get(),
+            shuffle: cfg.shuffle,
+            shuffle_algo: cfg.shuffle_algo,
+            num_canonical_nodes: st.num_canonical_nodes.unwrap_or(1),
+            shuffle_block_size: st.shuffle_block_size.unwrap_or(1 << 18),
+            partition_algo: cfg.partition_algo,
+            batching_method: cfg.batching_method,
+            nodes: parallel.num_nodes(),
+            ranks_per_node: parallel.ranks_per_node(),
+            workers_per_rank: parallel.workers_per_rank(),
+            batch_size,
+            initial_physical_nodes: st.initial_physical_nodes,
+        };
+        plan::plan_worker(
+            &inputs,
+            epoch,
+            sample_in_epoch,
+            (
+                parallel.node(),
+                parallel.rank_of_node(),
+                parallel.worker_of_rank(),
+            ),
+        )
+    }
+
+    /// Maps a global sample id to `(shard, index in shard)`.
+    pub(crate) fn locate(&self, id: u64) -> Option<(usize, u64)> {
+        let offs = &self.inner.shard_offsets;
+        if id >= *offs.last()? {
+            return None;
+        }
+        let shard = offs.partition_point(|&o| o <= id) - 1;
+        Some((shard, id - offs[shard]))
+    }
+
+    /// Random access: sample `index` of the underlying samples (`-size..size`; negative
+    /// counts from the end). Fetches the shard on demand. Blocking.
+    pub fn get(&self, index: i64) -> Result<Sample> {
+        let size = self.size();
+        let size_i = i64::try_from(size).unwrap_or(i64::MAX);
+        let id = if index < 0 { index + size_i } else { index };
+        let (shard, idx) = u64::try_from(id)
+            .ok()
+            .and_then(|id| self.locate(id))
+            .ok_or(Error::SampleOutOfRange { index, size })?;
+        let cached = self
+            .inner
+            .last_get
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone();
+        let open = match cached {
+            Some(s) if s.id == shard => s,
+            _ => {
+                let s = Arc::new(open_shard(&self.inner, shard)?);
+                *self
+                    .inner
+                    .last_get
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner) = Some(Arc::clone(&s));
+                s
+            }
+        };
+        open.get(usize::try_from(idx).unwrap_or(usize::MAX))
+    }
+}
+
+/// Makes shard `shard` local if needed and opens it. Blocking.
+pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
+    let e = &inner.shards[shard];
+    let s = &inner.streams[e.stream];
+    let split = s.split.as_deref();
+    match &s.source {
+        Source::Direct { root } => {
+            let raw = shards::join(root, split, &e.basename);
+            match &e.zip {
+                Some((zip, _)) if !raw.exists() => {
+                    let data = decompress(e, &shards::join(root, split, zip))?;
+                    OpenShard::from_bytes(shard, e, data)
+                }
+                _ => OpenShard::open_file(shard, e, &raw),
+            }
+        }
+        Source::Copy { remote, local } => {
+            let raw = shards::join(local, split, &e.basename);
+            if !raw.exists() {
+                match &e.zip {
+                    None => copy_atomic(&shards::join(remote, split, &e.basename), &raw)?,
+                    Some((zip, _)) => {
+                        let data = decompress(e, &shards::join(remote, split, zip))?;
+                        let tmp = raw.with_extension(format!("tmp.{}", std::process::id()));
+                        let io = |p: &Path| {
+                            let shown = p.display().to_string();
+                            move |source| Error::Io {
+                                path: shown,
+                                source,
+                            }
+                        };
+                        std::fs::write(&tmp, &data).map_err(io(&tmp))?;
+                        std::fs::rename(&tmp, &raw).map_err(io(&raw))?;
+                        if s.keep_zip {
+                            copy_atomic(
+                                &shards::join(remote, split, zip),
+                                &shards::join(local, split, zip),
+                            )?;
+                        }
+                    }
+                }
+            }
+            OpenShard::open_file(shard, e, &raw)
+        }
+    }
+}
+
+fn decompress(e: &ShardEntry, zip_path: &Path) -> Result<Bytes> {
+    let io = |source| Error::Io {
+        path: zip_path.display().to_string(),
+        source,
+    };
+    let data = std::fs::read(zip_path).map_err(io)?;
+    let spec = e.compression.clone().unwrap_or_default();
+    let codec = spec.split(':').next().unwrap_or_default();
+    let err = |source| Error::Decompress {
+        stream: e.stream,
+        shard: e.basename.clone(),
+        compression: spec.clone(),
+        source,
+    };
+    let out = match codec {
+        "zstd" => zstd::bulk::decompress(&data, usize::try_from(e.raw_bytes).unwrap_or(usize::MAX))
+            .map_err(err)?,
+        _ => {
+            return Err(err(std::io::Error::new(
+                std::io::ErrorKind::Unsupported,
+                format!("compression {spec:?} is not read by mds-dataset yet"),
+            )));
+        }
+    };
+    Ok(Bytes::from(out))
+}

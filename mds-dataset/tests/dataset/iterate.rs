@@ -1,0 +1,137 @@
+//! Iteration, random access, async streaming and errors over real shard files.
+
+use mds_dataset::{Error, StreamingDataset, World};
+
+use crate::util::{id_of, write_stream};
+
+fn build(dir: &std::path::Path, rt: &tokio::runtime::Runtime, shuffle: bool) -> StreamingDataset {
+    StreamingDataset::builder()
+        .with_local(dir)
+        .with_shuffle(shuffle)
+        .with_batch_size(4)
+        .with_predownload(8)
+        .with_world(World::default())
+        .with_runtime(rt.handle().clone())
+        .build()
+        .unwrap()
+}
+
+#[test]
+fn every_sample_once_and_random_access() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_stream(tmp.path(), &[10, 0, 33, 7], 0);
+    let ds = build(tmp.path(), &rt, true);
+    assert_eq!((ds.size(), ds.len(), ds.num_shards()), (50, 50, 4));
+    let mut got: Vec<u64> = ds.iter().unwrap().map(|s| id_of(&s.unwrap())).collect();
+    got.sort_unstable();
+    assert_eq!(got, (0..50).collect::<Vec<_>>());
+    assert_eq!(id_of(&ds.get(42).unwrap()), 42);
+    assert_eq!(id_of(&ds.get(-1).unwrap()), 49);
+    assert!(matches!(
+        ds.get(50),
+        Err(Error::SampleOutOfRange {
+            index: 50,
+            size: 50
+        })
+    ));
+    assert!(matches!(ds.get(-51), Err(Error::SampleOutOfRange { .. })));
+}
+
+#[test]
+fn async_stream_matches_iterator() {
+    use futures::StreamExt;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_stream(tmp.path(), &[5, 9, 3], 0);
+    let a = build(tmp.path(), &rt, true);
+    let sync: Vec<u64> = a.iter().unwrap().map(|s| id_of(&s.unwrap())).collect();
+    let b = build(tmp.path(), &rt, true);
+    let asy: Vec<u64> = rt.block_on(async {
+        b.stream()
+            .unwrap()
+            .map(|s| id_of(&s.unwrap()))
+            .collect()
+            .await
+    });
+    assert_eq!(sync, asy);
+}
+
+#[test]
+fn corrupt_shard_is_an_error_naming_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    write_stream(tmp.path(), &[5, 5], 0);
+    let f = tmp.path().join("shard.00001.mds");
+    let len = std::fs::metadata(&f).unwrap().len();
+    std::fs::OpenOptions::new()
+        .write(true)
+        .open(&f)
+        .unwrap()
+        .set_len(len - 3)
+        .unwrap();
+    let ds = build(tmp.path(), &rt, false);
+    let res: Result<Vec<_>, _> = ds.iter().unwrap().collect();
+    let err = res.unwrap_err();
+    assert!(err.to_string().contains("shard.00001.mds"), "{err}");
+}
+
+#[test]
+fn parameter_errors() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_stream(tmp.path(), &[5], 0);
+    let both = StreamingDataset::builder()
+        .with_local(tmp.path())
+        .with_streams(vec![mds_dataset::Stream::new().with_local(tmp.path())])
+        .build();
+    assert!(matches!(
+        both,
+        Err(Error::InvalidParameter {
+            param: "streams",
+            ..
+        })
+    ));
+    let two = mds_dataset::Stream::new()
+        .with_local(tmp.path())
+        .with_proportion(1.0)
+        .with_repeat(2.0);
+    let r = StreamingDataset::builder().with_streams(vec![two]).build();
+    assert!(matches!(r, Err(Error::InvalidStream { stream: 0, .. })));
+    let r = StreamingDataset::builder()
+        .with_local(tmp.path())
+        .with_cache_limit("100b")
+        .build();
+    assert!(matches!(
+        r,
+        Err(Error::CacheLimitTooLow { .. } | Error::CacheLimitBelowIndex { .. })
+    ));
+    let r = StreamingDataset::builder()
+        .with_local(tmp.path())
+        .with_sampling_granularity(0)
+        .build();
+    assert!(matches!(
+        r,
+        Err(Error::InvalidParameter {
+            param: "sampling_granularity",
+            ..
+        })
+    ));
+    let r = StreamingDataset::builder()
+        .with_local(tmp.path())
+        .with_epoch_size(3)
+        .build();
+    assert!(r.is_ok(), "epoch_size without weights is allowed");
+    let ds = StreamingDataset::builder()
+        .with_local(tmp.path())
+        .with_world(World::default())
+        .build()
+        .unwrap();
+    assert!(matches!(
+        ds.begin_epoch(World::default()),
+        Err(Error::InvalidParameter {
+            param: "batch_size",
+            ..
+        })
+    ));
+    assert!(matches!(ds.iter(), Err(Error::NoRuntime)));
+}
