@@ -44,10 +44,14 @@ pub(crate) fn cargo(root: &Path) -> Command {
 /// A command in a form to paste into a shell (program and arguments, not the env).
 pub(crate) fn display(cmd: &Command) -> String {
     let mut s = String::new();
-    for (i, part) in std::iter::once(cmd.get_program())
-        .chain(cmd.get_args())
-        .enumerate()
-    {
+    // `$CARGO` is a long toolchain path: show it as the command a person would type
+    let program = cmd.get_program();
+    let program = if Path::new(program).file_name() == Some(OsStr::new("cargo")) {
+        OsStr::new("cargo")
+    } else {
+        program
+    };
+    for (i, part) in std::iter::once(program).chain(cmd.get_args()).enumerate() {
         if i > 0 {
             s.push(' ');
         }

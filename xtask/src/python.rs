@@ -262,7 +262,7 @@ pub(crate) fn has_stubs(root: &Path) -> bool {
     })
 }
 
-/// The stub check, run by the venv's python with the package source dir as argv[1].
+/// The stub check, run by the venv's python with the package source dir as its argument.
 const STUB_CHECK: &str = r"
 import ast, importlib, inspect, pathlib, sys, types
 
