@@ -1,0 +1,307 @@
+//! `mds._native.Dataset`: the Rust StreamingDataset behind `mds.StreamingDataset`.
+//!
+//! Python keeps the configuration (a plain dict) and the shared epoch state; this object is
+//! rebuilt in every process from that dict. Every blocking call (index loading, shard
+//! downloads, reads) runs with the GIL released.
+
+use std::path::Path;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+use mds_dataset::{ResumeState, Stream, StreamingDataset, World};
+use pyo3::exceptions::PyValueError;
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use crate::convert::Plans;
+use crate::errors::PyMdsError;
+
+fn get<'py, T: FromPyObjectOwned<'py>>(cfg: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<T>> {
+    match cfg.get_item(key)? {
+        Some(v) if !v.is_none() => Ok(Some(v.extract::<T>().map_err(Into::into)?)),
+        _ => Ok(None),
+    }
+}
+
+fn parsed<T: std::str::FromStr<Err = mds_dataset::Error>>(text: &str) -> PyResult<T> {
+    text.parse::<T>().map_err(|e| PyMdsError::from(e).into())
+}
+
+fn stream_from(cfg: &Bound<'_, PyDict>) -> PyResult<Stream> {
+    let mut s = Stream::new();
+    if let Some(r) = get::<String>(cfg, "remote")? {
+        s = s.with_remote(&r);
+    }
+    if let Some(l) = get::<String>(cfg, "local")? {
+        s = s.with_local(Path::new(&l));
+    }
+    if let Some(v) = get::<String>(cfg, "split")? {
+        s = s.with_split(&v);
+    }
+    if let Some(v) = get::<f64>(cfg, "proportion")? {
+        s = s.with_proportion(v);
+    }
+    if let Some(v) = get::<f64>(cfg, "repeat")? {
+        s = s.with_repeat(v);
+    }
+    if let Some(v) = get::<u64>(cfg, "choose")? {
+        s = s.with_choose(v);
+    }
+    if let Some(v) = get::<u32>(cfg, "download_retry")? {
+        s = s.with_download_retry(v);
+    }
+    if let Some(v) = get::<f64>(cfg, "download_timeout")? {
+        s = s.with_download_timeout(secs(v)?);
+    }
+    if let Some(v) = get::<String>(cfg, "validate_hash")? {
+        s = s.with_validate_hash(&v);
+    }
+    if let Some(v) = get::<bool>(cfg, "keep_zip")? {
+        s = s.with_keep_zip(v);
+    }
+    Ok(s)
+}
+
+fn secs(v: f64) -> PyResult<Duration> {
+    Duration::try_from_secs_f64(v)
+        .map_err(|_| PyValueError::new_err(format!("`download_timeout` must be positive, got {v}")))
+}
+
+/// Builds the Rust dataset from the dict `mds.StreamingDataset._config()` makes.
+fn build(cfg: &Bound<'_, PyDict>) -> PyResult<StreamingDataset> {
+    let mut b = StreamingDataset::builder();
+    let streams: Vec<Stream> = match cfg.get_item("streams")? {
+        Some(list) => list
+            .cast::<PyList>()?
+            .iter()
+            .map(|s| stream_from(s.cast::<PyDict>()?))
+            .collect::<PyResult<_>>()?,
+        None => Vec::new(),
+    };
+    b = b.with_streams(streams);
+    if let Some(v) = get::<String>(cfg, "split")? {
+        b = b.with_split(&v);
+    }
+    if let Some(v) = get::<u32>(cfg, "download_retry")? {
+        b = b.with_download_retry(v);
+    }
+    if let Some(v) = get::<f64>(cfg, "download_timeout")? {
+        b = b.with_download_timeout(secs(v)?);
+    }
+    if let Some(v) = get::<String>(cfg, "validate_hash")? {
+        b = b.with_validate_hash(&v);
+    }
+    if let Some(v) = get::<bool>(cfg, "keep_zip")? {
+        b = b.with_keep_zip(v);
+    }
+    if let Some(v) = get::<u64>(cfg, "epoch_size")? {
+        b = b.with_epoch_size(v);
+    }
+    if let Some(v) = get::<u64>(cfg, "predownload")? {
+        b = b.with_predownload(v);
+    }
+    if let Some(v) = get::<u64>(cfg, "cache_limit")? {
+        b = b.with_cache_limit_bytes(v);
+    }
+    if let Some(v) = get::<String>(cfg, "sampling_method")? {
+        b = b.with_sampling_method(parsed(&v)?);
+    }
+    if let Some(v) = get::<u64>(cfg, "sampling_granularity")? {
+        b = b.with_sampling_granularity(v);
+    }
+    if let Some(v) = get::<String>(cfg, "partition_algo")? {
+        b = b.with_partition_algo(parsed(&v)?);
+    }
+    if let Some(v) = get::<u32>(cfg, "num_canonical_nodes")? {
+        b = b.with_num_canonical_nodes(v);
+    }
+    if let Some(v) = get::<u32>(cfg, "batch_size")? {
+        b = b.with_batch_size(v);
+    }
+    if let Some(v) = get::<bool>(cfg, "shuffle")? {
+        b = b.with_shuffle(v);
+    }
+    if let Some(v) = get::<String>(cfg, "shuffle_algo")? {
+        b = b.with_shuffle_algo(parsed(&v)?);
+    }
+    if let Some(v) = get::<u64>(cfg, "shuffle_seed")? {
+        b = b.with_shuffle_seed(v);
+    }
+    if let Some(v) = get::<u64>(cfg, "shuffle_block_size")? {
+        b = b.with_shuffle_block_size(v);
+    }
+    if let Some(v) = get::<String>(cfg, "batching_method")? {
+        b = b.with_batching_method(parsed(&v)?);
+    }
+    if let Some(v) = get::<bool>(cfg, "allow_unsafe_types")? {
+        b = b.with_allow_unsafe_types(v);
+    }
+    if let Some(v) = get::<u32>(cfg, "replication")? {
+        b = b.with_replication(v);
+    }
+    b = b.with_runtime(crate::runtime::handle()?);
+    let py = cfg.py();
+    py.detach(|| b.build())
+        .map_err(|e| PyMdsError::from(e).into())
+}
+
+fn resume_from(obj: Option<&Bound<'_, PyDict>>) -> PyResult<Option<ResumeState>> {
+    let Some(d) = obj else { return Ok(None) };
+    let json = d.py().import("json")?.call_method1("dumps", (d,))?;
+    let text: String = json.extract()?;
+    ResumeState::from_json(&text)
+        .map(Some)
+        .map_err(|e| PyMdsError::from(e).into())
+}
+
+fn world(worker_id: u32, num_workers: u32) -> PyResult<World> {
+    World::from_env()
+        .and_then(|w| w.with_worker(worker_id, num_workers))
+        .map_err(|e| PyMdsError::from(e).into())
+}
+
+/// The Rust StreamingDataset (one per process; see `mds.StreamingDataset`).
+#[pyclass(module = "mds._native", name = "Dataset")]
+#[derive(Debug)]
+pub struct PyDataset {
+    inner: StreamingDataset,
+    allow_pickle: bool,
+    plans: Arc<Mutex<Plans>>,
+}
+
+#[pymethods]
+impl PyDataset {
+    /// Loads every stream's index (downloading it if needed). `config`: see
+    /// `mds.StreamingDataset._config`.
+    #[new]
+    fn new(config: &Bound<'_, PyDict>) -> PyResult<Self> {
+        let inner = build(config)?;
+        Ok(Self {
+            inner,
+            allow_pickle: get::<bool>(config, "allow_unsafe_types")?.unwrap_or(false),
+            plans: Arc::default(),
+        })
+    }
+
+    /// Samples per epoch for this rank.
+    fn len(&self) -> u64 {
+        self.inner.len()
+    }
+
+    /// Underlying samples over all streams.
+    fn size(&self) -> u64 {
+        self.inner.size()
+    }
+
+    /// Samples per epoch over all ranks.
+    fn epoch_size(&self) -> u64 {
+        self.inner.epoch_size()
+    }
+
+    /// Shards over all streams.
+    fn num_shards(&self) -> usize {
+        self.inner.num_shards()
+    }
+
+    /// Sample `index` (negative counts from the end) as a dict; fetches its shard if needed.
+    fn get<'py>(&self, py: Python<'py>, index: i64) -> PyResult<Bound<'py, PyDict>> {
+        let sample = py
+            .detach(|| self.inner.get(index))
+            .map_err(PyMdsError::from)?;
+        let plan = self
+            .plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(py, sample.names(), sample.encodings(), self.allow_pickle)?;
+        plan.to_dict(py, sample.into_values())
+    }
+
+    /// Starts `epoch` for DataLoader worker `worker_id` of `num_workers` (resuming `resume`
+    /// when given) and returns the iterator over this worker's samples.
+    fn begin_epoch(
+        &self,
+        py: Python<'_>,
+        epoch: u64,
+        resume: Option<&Bound<'_, PyDict>>,
+        worker_id: u32,
+        num_workers: u32,
+    ) -> PyResult<SampleIter> {
+        let resume = resume_from(resume)?;
+        let world = world(worker_id, num_workers)?;
+        self.inner.set_next_epoch(epoch);
+        if let Some(r) = resume {
+            self.inner.load_state_dict(r);
+        }
+        let plan = py
+            .detach(|| self.inner.begin_epoch(world))
+            .map_err(PyMdsError::from)?;
+        Ok(SampleIter {
+            inner: self.inner.clone(),
+            ids: plan.sample_ids,
+            pos: 0,
+            allow_pickle: self.allow_pickle,
+            plans: Arc::clone(&self.plans),
+        })
+    }
+
+    /// The reference's `state_dict(num_samples, from_beginning)` given the shared epoch state.
+    fn state_dict<'py>(
+        &self,
+        py: Python<'py>,
+        num_samples: u64,
+        from_beginning: bool,
+        next_epoch: u64,
+        resume: Option<&Bound<'py, PyDict>>,
+    ) -> PyResult<Bound<'py, PyAny>> {
+        self.inner.set_next_epoch(next_epoch);
+        if let Some(r) = resume_from(resume)? {
+            self.inner.load_state_dict(r);
+        }
+        let state = self.inner.state_dict(num_samples, from_beginning);
+        py.import("json")?.call_method1("loads", (state.to_json(),))
+    }
+}
+
+/// Iterator over one worker's samples of one epoch (yields dicts).
+#[pyclass(module = "mds._native", name = "SampleIter")]
+#[derive(Debug)]
+pub struct SampleIter {
+    inner: StreamingDataset,
+    ids: Vec<u64>,
+    pos: usize,
+    allow_pickle: bool,
+    plans: Arc<Mutex<Plans>>,
+}
+
+#[pymethods]
+impl SampleIter {
+    fn __iter__(slf: PyRef<'_, Self>) -> PyRef<'_, Self> {
+        slf
+    }
+
+    fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
+        let Some(&id) = self.ids.get(self.pos) else {
+            return Ok(None);
+        };
+        self.pos += 1;
+        let index = i64::try_from(id).map_err(|_| PyValueError::new_err("sample id too large"))?;
+        let inner = &self.inner;
+        let sample = py.detach(|| inner.get(index)).map_err(PyMdsError::from)?;
+        let plan = self
+            .plans
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(py, sample.names(), sample.encodings(), self.allow_pickle)?;
+        plan.to_dict(py, sample.into_values()).map(Some)
+    }
+
+    /// Samples left to yield.
+    fn __len__(&self) -> usize {
+        self.ids.len() - self.pos
+    }
+
+    /// The global sample ids this iterator yields (all of them, in order).
+    fn sample_ids(&self) -> Vec<u64> {
+        self.ids.clone()
+    }
+}
