@@ -1,0 +1,208 @@
+//! Where things live inside a cache directory, and the lock-file helpers.
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use crate::error::{Error, Result};
+
+/// The cache's own subdirectory; shard names may not start with it.
+pub(crate) const META_DIR: &str = ".mds-cache";
+
+/// Paths of one cache directory.
+#[derive(Debug)]
+pub(crate) struct Layout {
+    /// The cache directory: shards live at `dir/<name>`.
+    pub(crate) dir: PathBuf,
+    /// `dir/.mds-cache/shards`: one lock file per shard name ever requested.
+    pub(crate) locks: PathBuf,
+    /// `dir/.mds-cache/tmp`: fills in progress.
+    pub(crate) tmp: PathBuf,
+    /// `dir/.mds-cache/lock`: held while changing what the directory holds.
+    pub(crate) global: PathBuf,
+}
+
+impl Layout {
+    pub(crate) fn new(dir: &Path) -> Layout {
+        let meta = dir.join(META_DIR);
+        Layout {
+            dir: dir.to_path_buf(),
+            locks: meta.join("shards"),
+            tmp: meta.join("tmp"),
+            global: meta.join("lock"),
+        }
+    }
+
+    pub(crate) fn final_path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    pub(crate) fn lock_path(&self, name: &str) -> PathBuf {
+        let mut file = encode(name);
+        file.push_str(".lock");
+        self.locks.join(file)
+    }
+
+    /// A fresh temporary path for a fill of `name`, unique across processes and hosts that
+    /// share the directory. The declared size is part of the name: it is the fill's
+    /// reservation against the limit, whatever the callback writes.
+    pub(crate) fn temp_path(&self, name: &str, size: u64) -> PathBuf {
+        static COUNTER: AtomicU64 = AtomicU64::new(0);
+        let nanos = SystemTime::now()
+            .duration_since(UNIX_EPOCH)
+            .map_or(0, |d| d.subsec_nanos());
+        let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+        let pid = std::process::id();
+        self.tmp
+            .join(format!("{}~{size}~{pid}~{nanos:x}{n:x}.tmp", encode(name)))
+    }
+}
+
+/// Checks that `name` is a relative path of plain components that stays inside the cache
+/// directory and outside its metadata.
+pub(crate) fn validate_name(name: &str) -> Result<()> {
+    let fail = |reason| {
+        Err(Error::InvalidName {
+            shard: name.to_owned(),
+            reason,
+        })
+    };
+    if name.is_empty() {
+        return fail("empty");
+    }
+    if name.contains('\0') {
+        return fail("contains a NUL byte");
+    }
+    if name.starts_with('/') {
+        return fail("must be relative");
+    }
+    // Segment by segment, so that one file has exactly one name (and one lock file).
+    for (i, segment) in name.split('/').enumerate() {
+        match segment {
+            "" => return fail("contains an empty path segment"),
+            "." | ".." => return fail("contains a `.` or `..` segment"),
+            META_DIR if i == 0 => return fail("is inside the cache's metadata directory"),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+/// Flattens a shard name into one file name: `%`, `/` and `~` are percent-encoded, so the
+/// result contains no `/` and no `~` (the temp-name separator).
+pub(crate) fn encode(name: &str) -> String {
+    let mut out = String::with_capacity(name.len());
+    for c in name.chars() {
+        match c {
+            '%' => out.push_str("%25"),
+            '/' => out.push_str("%2F"),
+            '~' => out.push_str("%7E"),
+            c => out.push(c),
+        }
+    }
+    out
+}
+
+/// Inverse of [`encode`]; `None` for text `encode` cannot produce.
+pub(crate) fn decode(file: &str) -> Option<String> {
+    let mut out = String::with_capacity(file.len());
+    let mut rest = file;
+    while let Some(i) = rest.find('%') {
+        out.push_str(&rest[..i]);
+        let code = rest.get(i + 1..i + 3)?;
+        out.push(match code {
+            "25" => '%',
+            "2F" => '/',
+            "7E" => '~',
+            _ => return None,
+        });
+        rest = &rest[i + 3..];
+    }
+    out.push_str(rest);
+    Some(out)
+}
+
+/// A temporary file name split into the shard it fills and the size it reserves.
+pub(crate) fn parse_temp(file: &str) -> Option<(String, u64)> {
+    let stem = file.strip_suffix(".tmp")?;
+    let mut parts = stem.split('~');
+    let shard = decode(parts.next()?)?;
+    let size = parts.next()?.parse().ok()?;
+    Some((shard, size))
+}
+
+/// Opens (creating if needed) a lock file for reading and writing; writing is needed to
+/// record access times on it.
+pub(crate) fn open_lock(path: &Path) -> Result<File> {
+    OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(false)
+        .open(path)
+        .map_err(Error::io("open lock file", path))
+}
+
+/// Takes an exclusive lock if no one holds any lock on the file: `Ok(false)` if someone does.
+pub(crate) fn try_exclusive(file: &File, path: &Path) -> Result<bool> {
+    match file.try_lock() {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", path)(e)),
+    }
+}
+
+/// Takes a shared lock if no one holds an exclusive one: `Ok(false)` if someone does.
+pub(crate) fn try_shared(file: &File, path: &Path) -> Result<bool> {
+    match file.try_lock_shared() {
+        Ok(()) => Ok(true),
+        Err(TryLockError::WouldBlock) => Ok(false),
+        Err(TryLockError::Error(e)) => Err(Error::io("lock", path)(e)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encode_round_trips() {
+        for name in ["shard.00000.mds", "a/b/c.mds", "100%~x/y", "%2F", "~"] {
+            let e = encode(name);
+            assert!(!e.contains('/') && !e.contains('~'), "{e}");
+            assert_eq!(decode(&e).as_deref(), Some(name));
+        }
+        assert_eq!(decode("bad%zz"), None);
+        assert_eq!(decode("cut%2"), None);
+    }
+
+    #[test]
+    fn temp_names_parse() {
+        let layout = Layout::new(Path::new("/c"));
+        let p = layout.temp_path("d/x~y.mds", 42);
+        let file = p.file_name().unwrap().to_str().unwrap();
+        assert_eq!(parse_temp(file), Some(("d/x~y.mds".to_owned(), 42)));
+        assert_eq!(parse_temp("junk"), None);
+        assert_eq!(parse_temp("a~zz~1~2.tmp"), None);
+    }
+
+    #[test]
+    fn names_are_validated() {
+        for ok in ["s.mds", "part/s.mds", ".hidden", "a/.mds-cache"] {
+            validate_name(ok).unwrap();
+        }
+        for bad in [
+            "",
+            "/abs",
+            "../up",
+            "a/../b",
+            "./a",
+            ".mds-cache/lock",
+            "a/",
+            "a\0b",
+        ] {
+            assert!(validate_name(bad).is_err(), "{bad:?}");
+        }
+    }
+}

@@ -1,0 +1,379 @@
+//! One process: hits, misses, failed fills, names, sizes, LRU order, pins, stale files.
+
+use std::cell::Cell;
+use std::fs;
+use std::io;
+use std::path::Path;
+use std::time::Duration;
+
+use mds_cache::{Cache, CacheConfig, Error};
+
+use crate::util::{Shard, cached_files, check_content, content, make_source, temp_files};
+
+/// A fill that copies `shard` from `src` and counts its calls.
+fn copy_from<'a>(
+    src: &'a Path,
+    shard: &'a Shard,
+    calls: &'a Cell<u32>,
+) -> impl FnMut(&Path) -> io::Result<()> + 'a {
+    move |tmp| {
+        calls.set(calls.get() + 1);
+        fs::copy(src.join(&shard.name), tmp).map(drop)
+    }
+}
+
+fn limited(limit: u64) -> CacheConfig {
+    CacheConfig {
+        limit_bytes: Some(limit),
+        space_wait_timeout: Some(Duration::ZERO),
+        ..CacheConfig::default()
+    }
+}
+
+#[test]
+fn miss_fills_once_then_hits() {
+    let t = tempfile::tempdir().unwrap();
+    let shards = make_source(&t.path().join("src"), 1, 1000);
+    let cache = Cache::open(&t.path().join("cache"), CacheConfig::default()).unwrap();
+    let calls = Cell::new(0);
+    let s = &shards[0];
+    let pin = cache
+        .get(&s.name, s.size, copy_from(&t.path().join("src"), s, &calls))
+        .unwrap();
+    assert!(pin.filled());
+    assert_eq!(pin.path(), t.path().join("cache").join(&s.name));
+    assert_eq!((pin.name(), pin.size_bytes()), (s.name.as_str(), s.size));
+    check_content(pin.path(), s);
+    let again = cache
+        .get(&s.name, s.size, copy_from(&t.path().join("src"), s, &calls))
+        .unwrap();
+    assert!(!again.filled());
+    assert_eq!(calls.get(), 1);
+    assert!(cache.pin(&s.name, s.size).unwrap().is_some());
+    assert!(cache.pin("other.mds", 5).unwrap().is_none());
+    assert!(temp_files(cache.dir()).is_empty());
+}
+
+#[test]
+fn shards_in_subdirectories() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    let name = "part0/sub/shard.00000.mds";
+    let pin = cache
+        .get(name, 3, |tmp: &Path| fs::write(tmp, b"abc"))
+        .unwrap();
+    assert_eq!(fs::read(t.path().join(name)).unwrap(), b"abc");
+    assert_eq!(pin.path(), t.path().join(name));
+}
+
+#[test]
+fn failed_fill_leaves_nothing() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    let err = cache
+        .get("s.mds", 10, |tmp: &Path| {
+            fs::write(tmp, b"part")?;
+            Err(io::Error::other("network down"))
+        })
+        .unwrap_err();
+    match &err {
+        Error::Fill { shard, source } => {
+            assert_eq!(shard, "s.mds");
+            assert_eq!(source.to_string(), "network down");
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(cached_files(t.path()).is_empty());
+    assert!(temp_files(t.path()).is_empty());
+    // The next attempt is not blocked by the failed one.
+    cache
+        .get("s.mds", 4, |tmp: &Path| fs::write(tmp, b"full"))
+        .unwrap();
+}
+
+#[test]
+fn fill_of_wrong_size_is_discarded() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    let err = cache
+        .get("s.mds", 10, |tmp: &Path| fs::write(tmp, b"short"))
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::FillSize { ref shard, expected_bytes: 10, actual_bytes: 5 } if shard == "s.mds"),
+        "{err:?}"
+    );
+    let err = cache
+        .get("s.mds", 10, |_: &Path| Ok::<_, io::Error>(()))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::FillSize {
+                actual_bytes: 0,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(cached_files(t.path()).is_empty());
+    assert!(temp_files(t.path()).is_empty());
+}
+
+#[test]
+fn panicking_fill_leaves_no_temp_file() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    let r = std::panic::catch_unwind(|| {
+        cache.get("s.mds", 3, |tmp: &Path| -> io::Result<()> {
+            fs::write(tmp, b"ab")?;
+            panic!("fill panicked");
+        })
+    });
+    assert!(r.is_err());
+    assert!(temp_files(t.path()).is_empty());
+    assert!(cached_files(t.path()).is_empty());
+    cache
+        .get("s.mds", 3, |tmp: &Path| fs::write(tmp, b"abc"))
+        .unwrap();
+}
+
+#[test]
+fn limit_below_largest_shard_is_an_error_at_open() {
+    let t = tempfile::tempdir().unwrap();
+    let config = CacheConfig {
+        limit_bytes: Some(99),
+        max_shard_bytes: 100,
+        ..CacheConfig::default()
+    };
+    let err = Cache::open(t.path(), config).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::LimitTooSmall {
+                limit_bytes: 99,
+                max_shard_bytes: 100
+            }
+        ),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("cache_limit"), "{err}");
+
+    let cache = Cache::open(t.path(), limited(99)).unwrap();
+    let err = cache
+        .get("big.mds", 100, |tmp: &Path| fs::write(tmp, [0; 100]))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::ShardTooLarge {
+                size_bytes: 100,
+                limit_bytes: 99,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+}
+
+#[test]
+fn bad_names_are_rejected() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(&t.path().join("c"), CacheConfig::default()).unwrap();
+    for bad in [
+        "",
+        "../escape.mds",
+        "/etc/passwd",
+        ".mds-cache/lock",
+        "a/./b",
+    ] {
+        let err = cache
+            .get(bad, 1, |tmp: &Path| fs::write(tmp, b"x"))
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidName { ref shard, .. } if shard == bad),
+            "{bad:?}: {err:?}"
+        );
+    }
+    assert!(!t.path().join("escape.mds").exists());
+}
+
+#[test]
+fn stale_file_of_another_size_is_replaced_unless_pinned() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    let old = cache
+        .get("s.mds", 3, |tmp: &Path| fs::write(tmp, b"old"))
+        .unwrap();
+    let err = cache
+        .get("s.mds", 5, |tmp: &Path| fs::write(tmp, b"newer"))
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::SizeMismatch {
+                expected_bytes: 5,
+                found_bytes: 3,
+                ..
+            }
+        ),
+        "{err:?}"
+    );
+    drop(old);
+    let new = cache
+        .get("s.mds", 5, |tmp: &Path| fs::write(tmp, b"newer"))
+        .unwrap();
+    assert!(new.filled());
+    assert_eq!(fs::read(new.path()).unwrap(), b"newer");
+}
+
+#[test]
+fn evicts_least_recently_used_unpinned() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), limited(300)).unwrap();
+    let put = |name: &str| {
+        cache
+            .get(name, 100, |tmp: &Path| fs::write(tmp, [1; 100]))
+            .unwrap()
+    };
+    drop(put("a"));
+    drop(put("b"));
+    drop(put("c"));
+    drop(put("a")); // a hit: now b is the oldest
+    drop(put("d"));
+    let left: Vec<_> = ["a", "b", "c", "d"]
+        .into_iter()
+        .filter(|n| t.path().join(n).exists())
+        .collect();
+    assert_eq!(left, ["a", "c", "d"]);
+    assert_eq!(cache.usage().unwrap().cached_bytes, 300);
+}
+
+#[test]
+fn pinned_shard_is_never_evicted() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), limited(250)).unwrap();
+    let put = |name: &str| cache.get(name, 100, |tmp: &Path| fs::write(tmp, [7; 100]));
+    let a = put("a").unwrap();
+    for i in 0..10 {
+        drop(put(&format!("x{i}")).unwrap());
+        assert!(a.path().exists(), "pinned shard evicted at step {i}");
+        assert!(cache.usage().unwrap().total_bytes() <= 250);
+    }
+    assert!(!cache.evict("a").unwrap());
+    assert!(cache.evict("x9").unwrap());
+    assert!(!cache.evict("x9").unwrap());
+    assert!(!cache.evict("never-seen").unwrap());
+    drop(a);
+    assert!(cache.evict("a").unwrap());
+}
+
+#[test]
+fn full_of_pins_overshoots_by_one_shard_then_fails_clearly() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), limited(200)).unwrap();
+    let put = |name: &str| cache.get(name, 100, |tmp: &Path| fs::write(tmp, [3; 100]));
+    let _a = put("a").unwrap();
+    let _b = put("b").unwrap();
+    // Usage is at the limit and everything is pinned: one more shard is admitted...
+    let _c = put("c").unwrap();
+    assert_eq!(cache.usage().unwrap().total_bytes(), 300);
+    // ...but not two.
+    let err = put("d").unwrap_err();
+    assert!(err.is_cache_full(), "{err:?}");
+    match err {
+        Error::CacheFull {
+            shard,
+            needed_bytes,
+            used_bytes,
+            limit_bytes,
+            pinned_shards,
+            ..
+        } => {
+            assert_eq!(
+                (shard.as_str(), needed_bytes, used_bytes, limit_bytes),
+                ("d", 100, 300, 200)
+            );
+            assert_eq!(pinned_shards, 3);
+        }
+        other => panic!("{other:?}"),
+    }
+    assert!(!t.path().join("d").exists());
+    assert!(temp_files(t.path()).is_empty());
+}
+
+#[test]
+fn waits_for_another_thread_to_release_a_pin() {
+    let t = tempfile::tempdir().unwrap();
+    let config = CacheConfig {
+        limit_bytes: Some(200),
+        space_wait_timeout: None,
+        ..CacheConfig::default()
+    };
+    let cache = Cache::open(t.path(), config).unwrap();
+    let put = |name: &str| cache.get(name, 100, |tmp: &Path| fs::write(tmp, [5; 100]));
+    let pins = vec![put("a").unwrap(), put("b").unwrap(), put("c").unwrap()];
+    std::thread::scope(|s| {
+        let waiter = s.spawn(|| put("d").map(|p| p.filled()));
+        // The waiter either already waits on a pin or has not started: both must succeed.
+        drop(pins);
+        assert!(waiter.join().unwrap().unwrap());
+    });
+    assert!(cache.usage().unwrap().total_bytes() <= 200);
+}
+
+#[test]
+fn open_removes_temp_files_of_dead_fills() {
+    let t = tempfile::tempdir().unwrap();
+    drop(Cache::open(t.path(), CacheConfig::default()).unwrap());
+    let meta = t.path().join(".mds-cache");
+    // A dead fill: its shard's lock file exists but nobody holds it.
+    fs::write(meta.join("shards/s.mds.lock"), b"").unwrap();
+    fs::write(meta.join("tmp/s.mds~100~1~1.tmp"), [0; 40]).unwrap();
+    // Junk, and a fill of a shard without a lock file.
+    fs::write(meta.join("tmp/junk"), b"").unwrap();
+    fs::write(meta.join("tmp/t.mds~5~1~1.tmp"), b"").unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    assert!(temp_files(t.path()).is_empty());
+    assert_eq!(cache.usage().unwrap(), mds_cache::Usage::default());
+}
+
+#[test]
+fn a_live_fill_is_counted_and_kept() {
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), limited(1000)).unwrap();
+    cache
+        .get("s.mds", 300, |tmp: &Path| {
+            // Another handle on the same directory sees the fill in progress.
+            let other = Cache::open(t.path(), CacheConfig::default()).unwrap();
+            let u = other.usage().unwrap();
+            assert_eq!(
+                (u.filling_shards, u.filling_bytes, u.cached_shards),
+                (1, 300, 0)
+            );
+            assert_eq!(temp_files(t.path()), [tmp.to_path_buf()]);
+            fs::write(tmp, content("s.mds", 300))
+        })
+        .unwrap();
+    let u = cache.usage().unwrap();
+    assert_eq!(
+        (u.filling_shards, u.cached_shards, u.cached_bytes),
+        (0, 1, 300)
+    );
+}
+
+#[test]
+fn fill_may_get_another_shard() {
+    // The keep_zip flow: the raw shard's fill gets the compressed form through the cache.
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), limited(100)).unwrap();
+    let raw = cache
+        .get("s.mds", 6, |tmp: &Path| -> Result<(), mds_cache::Error> {
+            let zip = cache.get("s.mds.zstd", 3, |z: &Path| fs::write(z, b"zip"))?;
+            let packed = fs::read(zip.path()).unwrap();
+            fs::write(tmp, [packed.as_slice(), b"raw"].concat()).unwrap();
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(fs::read(raw.path()).unwrap(), b"zipraw");
+    assert!(t.path().join("s.mds.zstd").exists());
+}
