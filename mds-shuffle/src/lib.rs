@@ -39,7 +39,7 @@ pub mod sampling;
 mod shuffle;
 
 pub use error::{Error, Result};
-pub use partition::{Partition, PartitionAlgo, PartitionParams};
+pub use partition::{Partition, PartitionAlgo, PartitionParams, WorkerIter};
 pub use plan::{EpochParams, EpochPlan};
 pub use sampling::{SampleMap, SamplingMethod, StreamWeight};
 pub use shuffle::{Permutation, ShuffleAlgo, ShuffleParams, default_shuffle_block_size, shuffle};

@@ -105,7 +105,12 @@ struct Orig {
     rank_pad_from: Option<u64>,
     per_rank: u64,
     batches: u64,
+    /// `row * N // C` for every row and `N` at the end (when `C` is small enough to tabulate).
+    row_start: Vec<u64>,
 }
+
+/// Largest canonical node count whose row starts are tabulated (8 bytes each).
+const ROW_TABLE_MAX: u64 = 1 << 22;
 
 /// `a * b / c` without intermediate overflow (`a <= c`, so the result fits).
 #[inline]
@@ -208,6 +213,11 @@ impl Orig {
             .checked_mul(b)
             .ok_or_else(|| overflow("workers_per_rank * batch_size"))?;
         let batches = ceil_div(per_rank, wb);
+        let row_start = if rows_mode && c <= ROW_TABLE_MAX {
+            (0..=c).map(|row| mul_div(row, n, c)).collect()
+        } else {
+            Vec::new()
+        };
         Ok(Self {
             n,
             c,
@@ -226,6 +236,7 @@ impl Orig {
             rank_pad_from,
             per_rank,
             batches,
+            row_start,
         })
     }
 
@@ -245,8 +256,17 @@ impl Orig {
         } else {
             col
         };
-        let start = mul_div(row, self.n, self.c);
-        let stop = mul_div(row + 1, self.n, self.c);
+        let at = usize::try_from(row).unwrap_or(usize::MAX);
+        let (start, stop) = match (
+            self.row_start.get(at),
+            self.row_start.get(at.wrapping_add(1)),
+        ) {
+            (Some(&a), Some(&z)) => (a, z),
+            _ => (
+                mul_div(row, self.n, self.c),
+                mul_div(row + 1, self.n, self.c),
+            ),
+        };
         let mut v = start + col;
         if stop - start < self.spc && col == self.spc - 1 {
             v -= 1;
@@ -404,16 +424,29 @@ impl Partition {
     }
 
     /// What worker `(node, rank, worker)` reads, batch-major, padding included.
-    pub fn worker(
-        &self,
-        node: u64,
-        rank: u64,
-        worker: u64,
-    ) -> impl Iterator<Item = Option<u64>> + '_ {
-        let [_, _, _, q, b] = self.shape;
-        (0..q).flat_map(move |batch| {
-            (0..b).map(move |slot| self.get(node, rank, worker, batch, slot))
-        })
+    ///
+    /// Within a batch the canonical-matrix cell advances by a constant step, so this walks it
+    /// without divisions (the plain [`Self::get`] formula runs once per batch).
+    pub fn worker(&self, node: u64, rank: u64, worker: u64) -> WorkerIter<'_> {
+        let (dq, dr) = match &self.layout {
+            Layout::Orig(o) => {
+                let step = o.r * o.p;
+                (step / o.c, step % o.c)
+            }
+            Layout::Sliced { .. } => (0, 0),
+        };
+        WorkerIter {
+            part: self,
+            node,
+            rank,
+            worker,
+            batch: 0,
+            slot: 0,
+            row: 0,
+            col: 0,
+            dq,
+            dr,
+        }
     }
 
     /// The whole array, row-major, `-1` for padding (for small epochs and tests).
@@ -431,5 +464,73 @@ impl Partition {
             }
         }
         out
+    }
+}
+
+/// Iterator over one worker's positions; see [`Partition::worker`].
+#[derive(Clone, Debug)]
+pub struct WorkerIter<'a> {
+    part: &'a Partition,
+    node: u64,
+    rank: u64,
+    worker: u64,
+    batch: u64,
+    slot: u64,
+    /// Canonical-matrix cell of the previous slot (valid when `slot > 0` in the fast path).
+    row: u64,
+    col: u64,
+    dq: u64,
+    dr: u64,
+}
+
+impl WorkerIter<'_> {
+    #[inline]
+    fn fast(&mut self, o: &Orig) -> Option<u64> {
+        let i = (self.batch * o.w + self.worker) * o.b + self.slot;
+        if i >= o.per_rank {
+            return None;
+        }
+        let k = i * o.r + self.rank;
+        if k >= o.s || !o.rows_mode {
+            return Some(o.node_elem_padded(self.node, k));
+        }
+        if self.slot == 0 {
+            let j = o.drop + k * o.p + self.node;
+            self.row = j % o.c;
+            self.col = j / o.c;
+        } else {
+            self.row += self.dr;
+            self.col += self.dq;
+            if self.row >= o.c {
+                self.row -= o.c;
+                self.col += 1;
+            }
+        }
+        Some(o.cell(self.row, self.col))
+    }
+}
+
+impl Iterator for WorkerIter<'_> {
+    type Item = Option<u64>;
+
+    #[inline]
+    fn next(&mut self) -> Option<Option<u64>> {
+        let [_, _, _, batches, batch_size] = self.part.shape;
+        if self.batch >= batches {
+            return None;
+        }
+        let v = match &self.part.layout {
+            Layout::Orig(o) => self.fast(o),
+            Layout::Sliced { .. } => {
+                self.part
+                    .get(self.node, self.rank, self.worker, self.batch, self.slot)
+            }
+        };
+        self.slot += 1;
+        if self.slot == batch_size {
+            self.slot = 0;
+            self.batch += 1;
+        }
+        Some(v)
     }
 }

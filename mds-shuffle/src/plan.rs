@@ -241,9 +241,13 @@ impl EpochPlan {
         rank: u64,
         worker: u64,
     ) -> impl Iterator<Item = Option<u64>> + '_ {
-        let [_, _, _, q, b] = self.shape();
-        (0..q).flat_map(move |batch| {
-            (0..b).map(move |slot| self.get(node, rank, worker, batch, slot))
+        self.partition.worker(node, rank, worker).map(move |pos| {
+            let pos = pos?;
+            let big = match &self.perm {
+                Some(perm) => perm.get(usize::try_from(pos).ok()?)?,
+                None => pos,
+            };
+            self.map.get(big)
         })
     }
 

@@ -452,7 +452,7 @@ fn py1e<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     let (spans, supers, n, mut erng) = node_spans(sizes, p);
     let (lo, hi) = block_bounds(p.block_size);
     let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
-    let mut sorter = WindowSorter::new(hi);
+    let mut sorter = WindowSorter::<T>::new(hi);
     for (node, (cb, ce)) in supers.into_iter().enumerate() {
         let cn_spans = &spans[cb..ce];
         let m: u64 = cn_spans.iter().map(|&(b, e)| e - b).sum();
@@ -555,68 +555,128 @@ impl<'a> PosGen<'a> {
     }
 }
 
-#[derive(Clone, Copy, Debug)]
-struct Entry<T> {
-    pos: f64,
-    idx: u64,
-    val: T,
-}
+/// Bin width (in position units) of py1e's windowed sort: 2^16 keeps a bin's counters and
+/// scratch in L2.
+const BIN_SHIFT: u32 = 16;
 
 /// Sorts a canonical node by `(position, index)` in a sliding window.
 ///
-/// Every position lies within `hi / 2` of its index, so once indices up to `k` are read, all
-/// entries with position below `k - window` are final; they are written back in place (their
-/// slots are already read). Memory is O(window), not O(node).
-struct WindowSorter {
+/// Every position lies within `window` of its index, so after reading index `k` every
+/// position below `k + 1 - window` is final. Items are appended, in index order, to bins of
+/// `2^BIN_SHIFT` position units; a bin that can receive nothing more is counting-sorted by
+/// `floor(position)` (stable, so ties keep index order), small buckets are insertion-sorted by
+/// position, and the values are written back in place (their slots were read already: an
+/// item's rank is at most the number of items read). Memory is O(window), not O(node).
+struct WindowSorter<T> {
     window: u64,
+    bins: std::collections::VecDeque<Vec<(f64, T)>>,
+    spare: Vec<Vec<(f64, T)>>,
+    scratch: Vec<(f64, T)>,
+    counts: Vec<u32>,
 }
 
-impl WindowSorter {
+impl<T: Id> WindowSorter<T> {
     fn new(hi: i64) -> Self {
         let half = u64::try_from(hi.max(0)).unwrap_or(0) / 2;
-        Self { window: half + 2 }
+        Self {
+            window: half + 2,
+            bins: std::collections::VecDeque::new(),
+            spare: Vec::new(),
+            scratch: Vec::new(),
+            counts: vec![0; (1 << BIN_SHIFT) + 1],
+        }
     }
 
-    fn sort<T: Id>(
+    fn sort(
         &mut self,
         vals: &mut [T],
         positions: &mut PosGen<'_>,
         erng: &mut Generator,
     ) -> Result<()> {
-        let m = vals.len();
-        let chunk = usize::try_from(self.window.saturating_mul(4))
-            .unwrap_or(usize::MAX)
-            .clamp(1 << 16, 1 << 22);
-        let mut pending: Vec<Entry<T>> = Vec::with_capacity(chunk.min(m) * 2);
+        let mut base_bin = 0u64;
         let mut write = 0usize;
-        let mut k = 0usize;
-        #[allow(clippy::cast_precision_loss)]
-        let window = self.window as f64;
-        while k < m {
-            let k1 = k.saturating_add(chunk).min(m);
-            for (j, &val) in vals.iter().enumerate().take(k1).skip(k) {
-                let pos = positions.next(j as u64, erng)?;
-                pending.push(Entry {
-                    pos,
-                    idx: j as u64,
-                    val,
-                });
+        for k in 0..vals.len() {
+            let pos = positions.next(k as u64, erng)?;
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            // pos >= 0 (see PosGen), so truncation is floor
+            let bin = (pos as u64) >> BIN_SHIFT;
+            // bin >= base_bin: only bins below k + 1 - window have been retired.
+            let rel = usize::try_from(bin.saturating_sub(base_bin)).unwrap_or(usize::MAX);
+            while self.bins.len() <= rel {
+                let v = self.spare.pop().unwrap_or_default();
+                self.bins.push_back(v);
             }
-            k = k1;
-            #[allow(clippy::cast_precision_loss)]
-            let thr = if k1 == m {
-                f64::INFINITY
-            } else {
-                k1 as f64 - window
-            };
-            pending.sort_unstable_by(|a, b| a.pos.total_cmp(&b.pos).then(a.idx.cmp(&b.idx)));
-            let cut = pending.partition_point(|e| e.pos < thr);
-            for e in pending.drain(..cut) {
-                vals[write] = e.val;
-                write += 1;
+            self.bins[rel].push((pos, vals[k]));
+            let limit = (k as u64 + 1).saturating_sub(self.window);
+            while !self.bins.is_empty() && (base_bin + 1) << BIN_SHIFT <= limit {
+                write = self.emit_front(base_bin, vals, write);
+                base_bin += 1;
             }
         }
+        while !self.bins.is_empty() {
+            write = self.emit_front(base_bin, vals, write);
+            base_bin += 1;
+        }
         positions.finish(erng)
+    }
+
+    fn emit_front(&mut self, bin_no: u64, vals: &mut [T], mut write: usize) -> usize {
+        let Some(mut bin) = self.bins.pop_front() else {
+            return write;
+        };
+        let lo = bin_no << BIN_SHIFT;
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        let bucket =
+            |pos: f64| ((pos as u64).saturating_sub(lo) as usize).min((1 << BIN_SHIFT) - 1);
+        self.counts.fill(0);
+        for &(pos, _) in &bin {
+            self.counts[bucket(pos) + 1] += 1;
+        }
+        for i in 1..self.counts.len() {
+            self.counts[i] += self.counts[i - 1];
+        }
+        self.scratch.clear();
+        if let Some(&first) = bin.first() {
+            self.scratch.resize(bin.len(), first);
+        }
+        for &(pos, v) in &bin {
+            let b = bucket(pos);
+            let at = self.counts[b] as usize;
+            self.counts[b] += 1;
+            self.scratch[at] = (pos, v);
+        }
+        // counts[b] is now the end of bucket b; buckets hold about one item each.
+        let mut start = 0usize;
+        for b in 0..(1usize << BIN_SHIFT) {
+            let end = self.counts[b] as usize;
+            if end - start > 1 {
+                insertion_sort_by_pos(&mut self.scratch[start..end]);
+            }
+            start = end;
+            if end == self.scratch.len() {
+                break;
+            }
+        }
+        for &(_, v) in &self.scratch {
+            vals[write] = v;
+            write += 1;
+        }
+        bin.clear();
+        self.spare.push(bin);
+        write
+    }
+}
+
+/// Stable insertion sort by position (ties keep their index order).
+fn insertion_sort_by_pos<T: Copy>(a: &mut [(f64, T)]) {
+    for i in 1..a.len() {
+        let x = a[i];
+        let mut j = i;
+        while j > 0 && a[j - 1].0 > x.0 {
+            a[j] = a[j - 1];
+            j -= 1;
+        }
+        a[j] = x;
     }
 }
 
@@ -642,4 +702,68 @@ fn native_node<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
         }
     }
     ids
+}
+
+#[cfg(test)]
+#[allow(
+    clippy::cast_precision_loss,
+    clippy::cast_possible_wrap,
+    clippy::cast_possible_truncation,
+    clippy::many_single_char_names
+)] // small test data
+mod tests {
+    use super::*;
+
+    /// py1e as the model writes it: materialize every position, then sort by (pos, index).
+    fn py1e_full_sort(sizes: &[u64], p: &ShuffleParams) -> Vec<u64> {
+        let (spans, supers, _, mut erng) = node_spans(sizes, p);
+        let (lo, hi) = block_bounds(p.block_size);
+        let mut ids = Vec::new();
+        for (cb, ce) in supers {
+            let cn = &spans[cb..ce];
+            let m: u64 = cn.iter().map(|&(b, e)| e - b).sum();
+            let mut samples = Vec::new();
+            for &(b, e) in cn {
+                let mut seg: Vec<u64> = (b..e).collect();
+                erng.shuffle(&mut seg);
+                samples.extend(seg);
+            }
+            let mut pos: Vec<f64> = (0..m).map(|k| k as f64).collect();
+            let mut off = 0u64;
+            for &(b, e) in cn {
+                let z = e - b;
+                let r = erng.integer(lo, hi).unwrap();
+                let cut = (((r - z as i64) as f64) / 2.0).max(0.0);
+                let low = (-cut).max(-(off as f64));
+                let up = cut.min((m - off - z) as f64);
+                let shifts = erng.uniform(low, up, z as usize).unwrap();
+                for (k, s) in shifts.into_iter().enumerate() {
+                    let i = off as usize + k;
+                    pos[i] += s;
+                }
+                off += z;
+            }
+            let mut order: Vec<usize> = (0..pos.len()).collect();
+            order.sort_by(|&a, &b| pos[a].total_cmp(&pos[b]).then(a.cmp(&b)));
+            ids.extend(order.into_iter().map(|i| samples[i]));
+        }
+        ids
+    }
+
+    #[test]
+    fn windowed_py1e_equals_full_sort_across_many_bins() {
+        let sizes: Vec<u64> = (0..60).map(|i| 3000 + (i * 7919) % 5000).collect();
+        for (c, bs) in [(1, 20_000), (2, 150_000), (3, 1 << 18), (1, 7)] {
+            let p = ShuffleParams {
+                algo: ShuffleAlgo::Py1e,
+                num_canonical_nodes: c,
+                seed: 5,
+                epoch: 1,
+                block_size: bs,
+            };
+            let got = py1e::<u32>(&sizes, &p).unwrap();
+            let got: Vec<u64> = got.into_iter().map(u64::from).collect();
+            assert_eq!(got, py1e_full_sort(&sizes, &p), "c {c} bs {bs}");
+        }
+    }
 }

@@ -3,8 +3,8 @@
 use std::collections::BTreeMap;
 
 use mds_shuffle::{
-    EpochParams, EpochPlan, Partition, PartitionAlgo, PartitionParams, ShuffleAlgo, ShuffleParams,
-    shuffle,
+    EpochParams, EpochPlan, Error, Partition, PartitionAlgo, PartitionParams, ShuffleAlgo,
+    ShuffleParams, shuffle,
 };
 use proptest::prelude::*;
 
@@ -105,7 +105,12 @@ proptest! {
             batch_size: b,
             ..EpochParams::default()
         };
-        let plan = EpochPlan::new(&params).unwrap();
+        let plan = match EpochPlan::new(&params) {
+            Ok(plan) => plan,
+            // The reference raises ValueError for these too (tiny epochs on many nodes).
+            Err(Error::PaddingBroadcast { .. } | Error::Reshape { .. }) => return Ok(()),
+            Err(e) => return Err(TestCaseError::fail(format!("{params:?}: {e}"))),
+        };
         let again = EpochPlan::new(&params).unwrap();
         prop_assert_eq!(plan.to_vec(), again.to_vec());
         let ids: Vec<u64> = plan.to_vec().into_iter().filter_map(|x| u64::try_from(x).ok()).collect();
@@ -164,9 +169,13 @@ proptest! {
         let resumed = match Partition::new(&params) {
             Ok(part) => part,
             Err(e) => {
-                // Only the reference's own rejections are allowed.
-                let incompatible = (c < p2 && !p2.is_multiple_of(c)) || (p2 < c && !c.is_multiple_of(p2));
-                prop_assert!(incompatible && initial.is_none(), "{params:?}: {e}");
+                // Only the reference's own rejections (it raises ValueError for these too).
+                let allowed = match e {
+                    Error::IndivisibleNodes { .. } => initial.is_none(),
+                    Error::PaddingBroadcast { .. } | Error::Reshape { .. } => true,
+                    _ => false,
+                };
+                prop_assert!(allowed, "{params:?}: {e}");
                 return Ok(());
             }
         };
