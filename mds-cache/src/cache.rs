@@ -101,9 +101,27 @@ struct TempFile {
 
 impl Drop for TempFile {
     fn drop(&mut self) {
+        // Best effort: a leftover is removed by the next fill of this shard or by a scan.
         if self.armed {
-            // Best effort: a leftover is removed by the next fill of this shard or scan.
             let _ = fs::remove_file(&self.path);
+        }
+        // Scratch files (`<temp>.<suffix>`) end with the fill, whatever its outcome.
+        let (Some(dir), Some(file)) = (
+            self.path.parent(),
+            self.path.file_name().and_then(|f| f.to_str()),
+        ) else {
+            return;
+        };
+        let prefix = format!("{file}.");
+        if let Ok(entries) = fs::read_dir(dir) {
+            for e in entries.flatten() {
+                if e.file_name()
+                    .to_str()
+                    .is_some_and(|f| f.starts_with(&prefix))
+                {
+                    let _ = fs::remove_file(e.path());
+                }
+            }
         }
     }
 }
@@ -159,9 +177,13 @@ impl Cache {
     /// On a miss exactly one process of the node runs `fill` for a given shard; the others
     /// block on the shard's lock until it is done and then pin the result without filling.
     /// `fill` gets a fresh temporary path inside the cache directory and must leave the
-    /// complete shard there (`size_bytes` long; it may create, truncate or replace the file);
-    /// the cache then fsyncs it and renames it to its final name, so a final name never holds
-    /// a partial file. Room is made first by evicting the least recently used shards that no
+    /// complete shard there (`size_bytes` long; it may create, truncate or replace the file).
+    /// It may also create scratch files named `<that path>.<suffix>` (a compressed download
+    /// to decompress from, say); they count toward usage while they exist and are deleted when
+    /// the fill ends, so move any you want to keep (into the cache with another `get`, for
+    /// `keep_zip`) before returning. No other file may be created in that directory. The cache
+    /// then fsyncs the shard and renames it to its final name, so a final name never holds a
+    /// partial file. Room is made first by evicting the least recently used shards that no
     /// process pins; if every cached shard is pinned, see the crate docs' eviction policy.
     /// `fill` runs without any cache-wide lock held, so fills of different shards proceed in
     /// parallel. It may be called again if other processes evict the shard before it could be
@@ -478,8 +500,8 @@ impl Cache {
     fn remove_fills_of(&self, name: &str) -> Result<()> {
         for entry in read_dir(&self.layout.tmp)? {
             let file = entry.file_name();
-            if let Some((shard, _)) = file.to_str().and_then(layout::parse_temp)
-                && shard == name
+            if let Some(temp) = file.to_str().and_then(layout::parse_temp)
+                && temp.shard == name
             {
                 remove_if_present(&entry.path())?;
             }
@@ -487,20 +509,20 @@ impl Cache {
         Ok(())
     }
 
-    /// Lists live fills (shard, reserved size) and removes dead ones: a fill is live while
-    /// its shard's exclusive lock is held, which the kernel drops when the filler dies. The
-    /// caller holds the global lock.
+    /// Lists live fills (shard, bytes) and removes dead ones: a fill is live while its
+    /// shard's exclusive lock is held, which the kernel drops when the filler dies. A fill's
+    /// bytes are its reservation plus the actual size of its scratch files. The caller holds
+    /// the global lock.
     fn live_fills(&self) -> Result<Vec<(String, u64)>> {
-        let mut live = Vec::new();
+        let mut live: Vec<(String, u64)> = Vec::new();
         for entry in read_dir(&self.layout.tmp)? {
             let path = entry.path();
-            let Some((shard, size)) = entry.file_name().to_str().and_then(layout::parse_temp)
-            else {
-                // Not a name this crate writes: nothing can be using it.
+            let Some(temp) = entry.file_name().to_str().and_then(layout::parse_temp) else {
+                // Not a name this crate (or a fill's scratch) makes: nothing can be using it.
                 remove_if_present(&path)?;
                 continue;
             };
-            let lock_path = self.layout.lock_path(&shard);
+            let lock_path = self.layout.lock_path(&temp.shard);
             let lock = match File::options().read(true).write(true).open(&lock_path) {
                 Ok(f) => Some(f),
                 Err(e) if e.kind() == ErrorKind::NotFound => None,
@@ -512,8 +534,12 @@ impl Cache {
             };
             if dead {
                 remove_if_present(&path)?;
+            } else if temp.scratch {
+                // Scratch space is not reserved in advance; count what is there.
+                let bytes = entry.metadata().map_or(0, |m| m.len());
+                live.push((String::new(), bytes));
             } else {
-                live.push((shard, size));
+                live.push((temp.shard, temp.size));
             }
         }
         Ok(live)
@@ -549,9 +575,11 @@ impl Cache {
                 accessed,
             });
         }
-        for (shard, size) in self.live_fills()? {
-            scan.filling_bytes = scan.filling_bytes.saturating_add(size);
-            scan.filling.push(shard);
+        for (shard, bytes) in self.live_fills()? {
+            scan.filling_bytes = scan.filling_bytes.saturating_add(bytes);
+            if !shard.is_empty() {
+                scan.filling.push(shard);
+            }
         }
         Ok(scan)
     }

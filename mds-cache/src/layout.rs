@@ -123,13 +123,36 @@ pub(crate) fn decode(file: &str) -> Option<String> {
     Some(out)
 }
 
-/// A temporary file name split into the shard it fills and the size it reserves.
-pub(crate) fn parse_temp(file: &str) -> Option<(String, u64)> {
-    let stem = file.strip_suffix(".tmp")?;
-    let mut parts = stem.split('~');
+/// A file in the temporary directory: a fill's temporary file, or one of its scratch files
+/// (`<temporary file name>.<suffix>`).
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) struct TempName {
+    /// The shard being filled.
+    pub(crate) shard: String,
+    /// The room the fill reserved.
+    pub(crate) size: u64,
+    /// True for a scratch file, false for the temporary file itself.
+    pub(crate) scratch: bool,
+}
+
+/// Splits a name made by [`Layout::temp_path`] (or a scratch name derived from one).
+pub(crate) fn parse_temp(file: &str) -> Option<TempName> {
+    let mut parts = file.splitn(4, '~');
     let shard = decode(parts.next()?)?;
     let size = parts.next()?.parse().ok()?;
-    Some((shard, size))
+    parts.next()?.parse::<u32>().ok()?;
+    let rest = parts.next()?;
+    let (_nonce, tail) = rest.split_once(".tmp")?;
+    let scratch = match tail {
+        "" => false,
+        t if t.starts_with('.') => true,
+        _ => return None,
+    };
+    Some(TempName {
+        shard,
+        size,
+        scratch,
+    })
 }
 
 /// Opens (creating if needed) a lock file for reading and writing; writing is needed to
@@ -182,9 +205,20 @@ mod tests {
         let layout = Layout::new(Path::new("/c"));
         let p = layout.temp_path("d/x~y.mds", 42);
         let file = p.file_name().unwrap().to_str().unwrap();
-        assert_eq!(parse_temp(file), Some(("d/x~y.mds".to_owned(), 42)));
+        let name = |scratch| {
+            Some(TempName {
+                shard: "d/x~y.mds".to_owned(),
+                size: 42,
+                scratch,
+            })
+        };
+        assert_eq!(parse_temp(file), name(false));
+        assert_eq!(parse_temp(&format!("{file}.zstd")), name(true));
+        assert_eq!(parse_temp(&format!("{file}.a~b")), name(true));
         assert_eq!(parse_temp("junk"), None);
         assert_eq!(parse_temp("a~zz~1~2.tmp"), None);
+        assert_eq!(parse_temp("a~1~x~2.tmp"), None);
+        assert_eq!(parse_temp("a~1~1~2.tmpx"), None);
     }
 
     #[test]

@@ -33,6 +33,7 @@
 //! | `dir/.mds-cache/lock` | the cache-wide lock, held briefly while the set of files changes |
 //! | `dir/.mds-cache/shards/<name>.lock` | one empty lock file per shard (`/`, `%`, `~` percent-encoded); its modification time is the shard's last access |
 //! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.tmp` | a fill in progress; `<bytes>` is the room it reserves |
+//! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.tmp.<suffix>` | a fill's scratch file (a compressed download before decompression) |
 //!
 //! Lock files are never deleted (deleting a lock file that another process has open breaks
 //! locking); they are empty, one per shard name. `index.json` and other files in `dir` are

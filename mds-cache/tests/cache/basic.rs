@@ -377,3 +377,36 @@ fn fill_may_get_another_shard() {
     assert_eq!(fs::read(raw.path()).unwrap(), b"zipraw");
     assert!(t.path().join("s.mds.zstd").exists());
 }
+
+#[test]
+fn scratch_files_count_while_filling_and_go_away() {
+    // The decompression flow: download the compressed form to a scratch file next to the
+    // temporary path, decompress into the temporary path, keep the zip through the cache.
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), limited(1000)).unwrap();
+    let raw = cache
+        .get("s.mds", 6, |tmp: &Path| -> Result<(), mds_cache::Error> {
+            let zip = std::path::PathBuf::from(format!("{}.zstd", tmp.display()));
+            fs::write(&zip, b"zip").unwrap();
+            fs::write(format!("{}.part", tmp.display()), b"12345").unwrap();
+            // A scan by another handle keeps the live scratch files and counts them.
+            let u = Cache::open(t.path(), CacheConfig::default())
+                .unwrap()
+                .usage()
+                .unwrap();
+            assert_eq!((u.filling_shards, u.filling_bytes), (1, 6 + 3 + 5));
+            assert!(zip.exists());
+            fs::write(tmp, b"rawraw").unwrap();
+            cache.get("s.mds.zstd", 3, |z: &Path| fs::rename(&zip, z))?;
+            Ok(())
+        })
+        .unwrap();
+    assert_eq!(fs::read(raw.path()).unwrap(), b"rawraw");
+    assert_eq!(fs::read(t.path().join("s.mds.zstd")).unwrap(), b"zip");
+    assert!(
+        temp_files(t.path()).is_empty(),
+        "{:?}",
+        temp_files(t.path())
+    );
+    assert_eq!(cache.usage().unwrap().cached_bytes, 9);
+}
