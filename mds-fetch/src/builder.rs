@@ -1,14 +1,19 @@
 //! Building a [`Fetcher`] from a dataset URL (spec §9.1, README choice 5).
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
+#[cfg(any(feature = "local", feature = "s3"))]
+use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
 #[cfg(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http"))]
 use object_store::ObjectStore;
+#[cfg(feature = "local")]
 use object_store::path::Path as StorePath;
 
-use crate::error::{BoxError, Error, Result};
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http"))]
+use crate::error::BoxError;
+use crate::error::{Error, Result};
 use crate::fetcher::{Fetcher, ObjectStoreFetcher};
 
 /// Builds the [`Fetcher`] for a remote root URL.
@@ -278,14 +283,17 @@ impl FetcherBuilder {
         for (k, v) in &self.options {
             opts = opts.with_config(self.key::<K>(k)?, v);
         }
+        // the store is rooted at the server and the URL's path is the prefix, so that WebDAV
+        // PUTs can create every missing parent collection
+        let root = format!("{}://{}", u.scheme(), u.authority());
+        let prefix = percent_decode(u.path().trim_matches('/'));
         let store = object_store::http::HttpBuilder::new()
-            .with_url(url.trim_end_matches('/'))
+            .with_url(root)
             .with_client_options(opts)
             .with_retry(no_retries())
             .build()
             .map_err(|e| self.config_err(e))?;
-        let store: Arc<dyn ObjectStore> = Arc::new(store);
-        ObjectStoreFetcher::from_object_store(store, "", self.url.trim_end_matches('/'))
+        self.finish(Arc::new(store), &prefix)
     }
 
     #[cfg(feature = "http")]
@@ -397,6 +405,7 @@ impl FetcherBuilder {
         format!("{}ms", self.timeout.as_millis().max(1))
     }
 
+    #[cfg(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http"))]
     fn config_err(&self, e: impl Into<BoxError>) -> Error {
         Error::Config {
             url: self.url.clone(),
@@ -456,7 +465,7 @@ fn bucket_and_prefix(s: &str) -> Result<(String, String)> {
     Ok((bucket, prefix))
 }
 
-#[cfg(any(feature = "s3", feature = "gcs"))]
+#[cfg(any(feature = "s3", feature = "gcs", feature = "http"))]
 fn percent_decode(s: &str) -> String {
     // url::Url percent-encodes spaces and the like in the path; keys are stored decoded
     url::form_urlencoded::parse(format!("k={}", s.replace('+', "%2B")).as_bytes())
@@ -464,6 +473,7 @@ fn percent_decode(s: &str) -> String {
         .map_or_else(|| s.to_string(), |(_, v)| v.into_owned())
 }
 
+#[cfg(any(feature = "s3", feature = "gcs", feature = "azure", feature = "http"))]
 fn env(key: &str) -> Option<String> {
     std::env::var(key).ok().filter(|v| !v.is_empty())
 }

@@ -224,7 +224,7 @@ pub(crate) fn from_store(url: String, err: object_store::Error) -> Error {
             url,
             source: Box::new(err),
         },
-        E::Generic { .. } | E::JoinError { .. } => Error::Request {
+        E::Generic { .. } => Error::Request {
             url,
             retryable: generic_is_retryable(&err),
             source: Box::new(err),

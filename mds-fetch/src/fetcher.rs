@@ -97,10 +97,11 @@ impl ObjectStoreFetcher {
         Ok(Self {
             store,
             prefix,
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url: trim_base(base_url),
         })
     }
 
+    #[cfg(feature = "local")]
     pub(crate) fn with_path(
         store: Arc<dyn ObjectStore>,
         prefix: StorePath,
@@ -109,7 +110,7 @@ impl ObjectStoreFetcher {
         Self {
             store,
             prefix,
-            base_url: base_url.trim_end_matches('/').to_string(),
+            base_url: trim_base(base_url),
         }
     }
 
@@ -138,6 +139,16 @@ impl ObjectStoreFetcher {
 
     fn err(&self, key: &str, e: object_store::Error) -> Error {
         from_store(self.url(key), e)
+    }
+}
+
+/// `base_url` without trailing slashes, except the one of a bare `scheme://`.
+fn trim_base(base_url: &str) -> String {
+    let t = base_url.trim_end_matches('/');
+    if base_url.ends_with("://") || t.ends_with(':') {
+        base_url.to_string()
+    } else {
+        t.to_string()
     }
 }
 

@@ -26,6 +26,7 @@
 //! mds_fetch::download(remote.as_ref(), "shard.00000.mds", tmp, &expected, &opts).await?;
 //! # let _ = index;
 //! # Ok(()) }
+//! # fn main() { let _ = demo(); }
 //! ```
 //!
 //! Errors name the object's URL; [`Error::is_not_found`] and [`Error::is_retryable`] classify
