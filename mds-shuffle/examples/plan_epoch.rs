@@ -29,6 +29,20 @@ fn peak_rss_bytes() -> u64 {
         .map_or(0, |kb| kb * 1024)
 }
 
+/// CPU seconds (user + sys) of this process so far (Linux, 100 Hz ticks); 0 elsewhere.
+fn cpu_seconds() -> f64 {
+    std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            // Fields after the parenthesised command name; utime and stime are the 12th and 13th.
+            let rest = s.rsplit_once(')')?.1;
+            let f: Vec<&str> = rest.split_whitespace().collect();
+            let ticks = f.get(11)?.parse::<f64>().ok()? + f.get(12)?.parse::<f64>().ok()?;
+            Some(ticks / 100.0)
+        })
+        .unwrap_or(0.0)
+}
+
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let get = |name: &str| {
@@ -64,24 +78,31 @@ fn main() {
     let plan_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
     let [p, r, w, _, _] = plan.shape();
-    let mut sum = 0u64;
+    // Order-sensitive hash, same as side_by_side.py: sum over workers g of (g + 1) * sum over
+    // positions i of (i + 1) * id, wrapping at 2^64.
+    let mut hash = 0u64;
     let mut count = 0u64;
+    let mut g = 0u64;
     for node in 0..p {
         for rank in 0..r {
             for worker in 0..w {
-                for id in plan.worker_samples(node, rank, worker) {
-                    sum = sum.wrapping_add(id);
+                let mut s = 0u64;
+                for (i, id) in plan.worker_samples(node, rank, worker).enumerate() {
+                    s = s.wrapping_add((i as u64 + 1).wrapping_mul(id));
                     count += 1;
                 }
+                g += 1;
+                hash = hash.wrapping_add(g.wrapping_mul(s));
             }
         }
     }
     let read_s = t1.elapsed().as_secs_f64();
+    let cpu_s = cpu_seconds();
     let peak = peak_rss_bytes();
     #[allow(clippy::cast_precision_loss)]
     let per_sample = peak as f64 / samples.max(1) as f64;
     println!(
-        "{{\"impl\":\"mds\",\"algo\":\"{algo}\",\"samples\":{samples},\"shards\":{shards},\"plan_s\":{plan_s:.3},\"read_all_workers_s\":{read_s:.3},\"total_s\":{:.3},\"peak_rss_bytes\":{peak},\"bytes_per_sample\":{per_sample:.2},\"ids_read\":{count},\"checksum\":{sum}}}",
+        "{{\"impl\":\"mds\",\"algo\":\"{algo}\",\"samples\":{samples},\"shards\":{shards},\"plan_s\":{plan_s:.3},\"read_all_workers_s\":{read_s:.3},\"total_s\":{:.3},\"cpu_s\":{cpu_s:.2},\"peak_rss_bytes\":{peak},\"bytes_per_sample\":{per_sample:.2},\"ids_read\":{count},\"order_hash\":{hash}}}",
         plan_s + read_s
     );
 }

@@ -428,12 +428,16 @@ impl Partition {
     /// Within a batch the canonical-matrix cell advances by a constant step, so this walks it
     /// without divisions (the plain [`Self::get`] formula runs once per batch).
     pub fn worker(&self, node: u64, rank: u64, worker: u64) -> WorkerIter<'_> {
-        let (dq, dr) = match &self.layout {
+        // Cell advance for the next slot of a batch (k += R, so j += R*P) and for the jump
+        // to the next batch of this worker (i += (W-1)*B + 1).
+        let (step, jump) = match &self.layout {
             Layout::Orig(o) => {
-                let step = o.r * o.p;
-                (step / o.c, step % o.c)
+                let dj = o.r.saturating_mul(o.p);
+                let di = (o.w - 1).saturating_mul(o.b).saturating_add(1);
+                let dj2 = di.saturating_mul(dj);
+                ((dj / o.c, dj % o.c), (dj2 / o.c, dj2 % o.c))
             }
-            Layout::Sliced { .. } => (0, 0),
+            Layout::Sliced { .. } => ((0, 0), (0, 0)),
         };
         WorkerIter {
             part: self,
@@ -442,10 +446,11 @@ impl Partition {
             worker,
             batch: 0,
             slot: 0,
+            started: false,
             row: 0,
             col: 0,
-            dq,
-            dr,
+            step,
+            jump,
         }
     }
 
@@ -476,11 +481,14 @@ pub struct WorkerIter<'a> {
     worker: u64,
     batch: u64,
     slot: u64,
-    /// Canonical-matrix cell of the previous slot (valid when `slot > 0` in the fast path).
+    /// Whether `row`/`col` hold the cell of the previous element (fast path only).
+    started: bool,
     row: u64,
     col: u64,
-    dq: u64,
-    dr: u64,
+    /// `(columns, rows)` advanced per slot within a batch.
+    step: (u64, u64),
+    /// `(columns, rows)` advanced from a batch's last slot to the next batch's first.
+    jump: (u64, u64),
 }
 
 impl WorkerIter<'_> {
@@ -494,17 +502,21 @@ impl WorkerIter<'_> {
         if k >= o.s || !o.rows_mode {
             return Some(o.node_elem_padded(self.node, k));
         }
-        if self.slot == 0 {
-            let j = o.drop + k * o.p + self.node;
-            self.row = j % o.c;
-            self.col = j / o.c;
-        } else {
-            self.row += self.dr;
-            self.col += self.dq;
+        if self.started {
+            // Consecutive elements of this worker are a constant distance apart in the
+            // column-major sequence, so (row, col) advance without dividing.
+            let (dq, dr) = if self.slot == 0 { self.jump } else { self.step };
+            self.row += dr;
+            self.col += dq;
             if self.row >= o.c {
                 self.row -= o.c;
                 self.col += 1;
             }
+        } else {
+            let j = o.drop + k * o.p + self.node;
+            self.row = j % o.c;
+            self.col = j / o.c;
+            self.started = true;
         }
         Some(o.cell(self.row, self.col))
     }
