@@ -8,7 +8,8 @@
     clippy::print_stdout,
     clippy::unwrap_used,
     clippy::cast_possible_truncation,
-    clippy::cast_sign_loss
+    clippy::cast_sign_loss,
+    clippy::many_single_char_names
 )] // a command-line tool; counts like 1e9 parse as f64
 
 use std::time::Instant;
