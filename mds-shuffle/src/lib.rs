@@ -40,6 +40,6 @@ mod shuffle;
 
 pub use error::{Error, Result};
 pub use partition::{Partition, PartitionAlgo, PartitionParams, WorkerIter};
-pub use plan::{EpochParams, EpochPlan};
+pub use plan::{EpochParams, EpochPlan, worker_sample_ids};
 pub use sampling::{SampleMap, SamplingMethod, StreamWeight};
 pub use shuffle::{Permutation, ShuffleAlgo, ShuffleParams, default_shuffle_block_size, shuffle};

@@ -279,3 +279,23 @@ impl EpochPlan {
         out
     }
 }
+
+/// The sample ids worker `(node, rank, worker)` reads this epoch, in order, padding skipped:
+/// [`EpochPlan::new`] then [`EpochPlan::worker_samples`] in one call.
+pub fn worker_sample_ids(
+    params: &EpochParams,
+    node: u64,
+    rank: u64,
+    worker: u64,
+) -> Result<Vec<u64>> {
+    let plan = EpochPlan::new(params)?;
+    let [nodes, ranks, workers, _, _] = plan.shape();
+    if node >= nodes || rank >= ranks || worker >= workers {
+        return Err(Error::InvalidParam {
+            name: "worker",
+            value: node.max(rank).max(worker),
+            reason: "(node, rank, worker) lies outside the world",
+        });
+    }
+    Ok(plan.worker_samples(node, rank, worker).collect())
+}

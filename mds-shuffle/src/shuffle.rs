@@ -16,7 +16,8 @@ use crate::rng::Generator;
 pub enum ShuffleAlgo {
     /// `naive`: one global `permutation(N)` per epoch.
     Naive,
-    /// `py1b`: fixed-size blocks within each canonical node.
+    /// `py1b`: fixed-size blocks within each canonical node (in the reference before 0.13,
+    /// which dropped it; kept for old configurations, no reference vectors).
     Py1b,
     /// `py1br`: randomly sized, staggered blocks within each canonical node.
     Py1br,

@@ -175,3 +175,31 @@ fn mixed_weights_are_an_error() {
     };
     assert!(EpochPlan::new(&p).is_err());
 }
+
+#[test]
+fn one_call_per_worker() {
+    let p = EpochParams {
+        samples_per_shard: vec![30, 25, 40],
+        shuffle: true,
+        ranks_per_node: 2,
+        workers_per_rank: 2,
+        batch_size: 4,
+        ..EpochParams::default()
+    };
+    let plan = EpochPlan::new(&p).unwrap();
+    let mut all = Vec::new();
+    for rank in 0..2 {
+        for worker in 0..2 {
+            let ids = mds_shuffle::worker_sample_ids(&p, 0, rank, worker).unwrap();
+            assert_eq!(
+                ids,
+                plan.worker_samples(0, rank, worker).collect::<Vec<_>>()
+            );
+            all.extend(ids);
+        }
+    }
+    all.sort_unstable();
+    all.dedup();
+    assert_eq!(all, (0..95).collect::<Vec<_>>());
+    assert!(mds_shuffle::worker_sample_ids(&p, 0, 2, 0).is_err());
+}
