@@ -24,13 +24,18 @@ fn evict(c: &mut Criterion) {
     for i in 0..ENTRIES {
         let name = format!("shard.{i:05}.mds");
         fs::write(dir.path().join(&name), b"x").expect("seed shard");
-        fs::write(
+        let lock = dir
+            .path()
+            .join(".mds-cache/shards")
+            .join(format!("{name}.lock"));
+        fs::write(&lock, b"").expect("seed lock");
+        fs::hard_link(
+            &lock,
             dir.path()
-                .join(".mds-cache/shards")
-                .join(format!("{name}.lock")),
-            b"",
+                .join(".mds-cache/present")
+                .join(format!("{name}~1")),
         )
-        .expect("seed lock");
+        .expect("seed index");
     }
     assert_eq!(cache.usage().expect("usage").cached_shards, 10_000);
 

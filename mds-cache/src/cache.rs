@@ -146,7 +146,7 @@ impl Cache {
             });
         }
         let layout = Layout::new(dir);
-        for d in [&layout.locks, &layout.tmp] {
+        for d in [&layout.locks, &layout.present, &layout.tmp] {
             fs::create_dir_all(d).map_err(Error::io("create directory", d))?;
         }
         let cache = Cache {
@@ -190,7 +190,8 @@ impl Cache {
     /// pinned. It must not `get` the same shard; it may `get` others (a compressed form).
     ///
     /// This call blocks (file locks, the fill, waiting for room); from async code run it in
-    /// `spawn_blocking`.
+    /// `spawn_blocking`, where the fill may drive an async download with
+    /// `tokio::runtime::Handle::block_on` (never call `block_on` on a runtime worker thread).
     ///
     /// # Errors
     /// [`Error::InvalidName`], [`Error::ShardTooLarge`], [`Error::Fill`] (the callback's error,
@@ -209,10 +210,13 @@ impl Cache {
     pub fn pin(&self, name: &str, size_bytes: u64) -> Result<Option<Pin>> {
         layout::validate_name(name)?;
         let lock_path = self.layout.lock_path(name);
-        let lock = layout::open_lock(&lock_path)?;
+        let (lock, new) = layout::open_lock_new(&lock_path)?;
         lock.lock_shared().map_err(Error::io("lock", &lock_path))?;
         let final_path = self.layout.final_path(name);
         if file_size(name, &final_path)? == Some(size_bytes) {
+            if new {
+                self.adopt(name, size_bytes)?;
+            }
             touch(&lock);
             return Ok(Some(Pin {
                 path: final_path,
@@ -233,7 +237,7 @@ impl Cache {
         if !self.layout.lock_path(name).exists() {
             return Ok(false);
         }
-        Ok(self.evict_locked(name)? == Some(true))
+        Ok(self.evict_locked(name, None)? == Some(true))
     }
 
     /// Measures what the directory holds: complete shards obtained through the cache, and
@@ -271,11 +275,14 @@ impl Cache {
         let mut filled = false;
         let mut lost = 0;
         loop {
-            let lock = layout::open_lock(&lock_path)?;
+            let (lock, new) = layout::open_lock_new(&lock_path)?;
             // Shared: waits only for a fill or an eviction of this shard in progress.
             lock.lock_shared().map_err(Error::io("lock", &lock_path))?;
             let found = file_size(name, &final_path)?;
             if found == Some(size) {
+                if new {
+                    self.adopt(name, size)?;
+                }
                 touch(&lock);
                 return Ok(Pin {
                     path: final_path,
@@ -314,8 +321,12 @@ impl Cache {
             }
             match file_size(name, &final_path)? {
                 Some(n) if n == size => continue, // someone filled it while we queued
-                Some(_) => fs::remove_file(&final_path)
-                    .map_err(Error::io("remove stale shard", &final_path))?,
+                Some(n) => {
+                    let _global = self.lock_global()?;
+                    fs::remove_file(&final_path)
+                        .map_err(Error::io("remove stale shard", &final_path))?;
+                    remove_if_present(&self.layout.present_path(name, n))?;
+                }
                 None => {}
             }
             // Holding the exclusive lock, every temporary file of this shard is a dead fill's.
@@ -352,7 +363,7 @@ impl Cache {
                 if used.saturating_add(size) <= limit {
                     break;
                 }
-                match self.evict_locked(&c.name)? {
+                match self.evict_locked(&c.name, Some(c.size))? {
                     Some(true) | None => used = used.saturating_sub(c.size),
                     Some(false) => pinned.push(c.name),
                 }
@@ -472,7 +483,10 @@ impl Cache {
         let parent = final_path.parent().unwrap_or(&self.layout.dir);
         {
             // Under the global lock so that `usage` never sees a shard twice or not at all.
+            // Index entry first, then the file: a crash in between leaves an entry without a
+            // file (counted until evicted), never a file that no scan sees.
             let _global = self.lock_global()?;
+            self.mark_present(name, size)?;
             fs::create_dir_all(parent).map_err(Error::io("create directory", parent))?;
             fs::rename(&temp.path, final_path)
                 .map_err(Error::io("rename into place", final_path))?;
@@ -545,25 +559,19 @@ impl Cache {
         Ok(live)
     }
 
-    /// Lists cached shards and fills in progress, skipping `skip`. The caller holds the
-    /// global lock.
+    /// Lists cached shards (from the present index) and fills in progress, skipping `skip`.
+    /// The caller holds the global lock.
     fn scan(&self, skip: Option<&str>) -> Result<Scan> {
         let mut scan = Scan::default();
-        for entry in read_dir(&self.layout.locks)? {
+        for entry in read_dir(&self.layout.present)? {
             let file = entry.file_name();
-            let Some(name) = file
-                .to_str()
-                .and_then(|f| f.strip_suffix(".lock"))
-                .and_then(layout::decode)
-            else {
+            let Some((name, size)) = file.to_str().and_then(layout::parse_present) else {
                 continue;
             };
             if skip == Some(name.as_str()) {
                 continue;
             }
-            let Some(size) = file_size(&name, &self.layout.final_path(&name))? else {
-                continue;
-            };
+            // A hard link to the lock file: its mtime is the last pin.
             let accessed = entry
                 .metadata()
                 .and_then(|m| m.modified())
@@ -585,19 +593,41 @@ impl Cache {
     }
 
     /// Evicts `name` if nobody pins or fills it: `Some(true)` if removed, `Some(false)` if in
-    /// use, `None` if it was not there. The caller holds the global lock.
-    fn evict_locked(&self, name: &str) -> Result<Option<bool>> {
+    /// use, `None` if it was not there. Removes its present-index entries: the one of the
+    /// file's actual size and the one `listed` (by a scan). The caller holds the global lock.
+    fn evict_locked(&self, name: &str, listed: Option<u64>) -> Result<Option<bool>> {
         let lock_path = self.layout.lock_path(name);
         let lock = layout::open_lock(&lock_path)?;
         if !layout::try_exclusive(&lock, &lock_path)? {
             return Ok(Some(false));
         }
         let final_path = self.layout.final_path(name);
-        if file_size(name, &final_path)?.is_none() {
-            return Ok(None);
+        let actual = file_size(name, &final_path)?;
+        // File first, then index entry: see `fill_into`.
+        if let Some(n) = actual {
+            fs::remove_file(&final_path).map_err(Error::io("evict", &final_path))?;
+            remove_if_present(&self.layout.present_path(name, n))?;
         }
-        fs::remove_file(&final_path).map_err(Error::io("evict", &final_path))?;
-        Ok(Some(true))
+        if let Some(n) = listed {
+            remove_if_present(&self.layout.present_path(name, n))?;
+        }
+        Ok(actual.map(|_| true))
+    }
+
+    /// Adds `name` to the present index. The caller holds the global lock.
+    fn mark_present(&self, name: &str, size: u64) -> Result<()> {
+        let entry = self.layout.present_path(name, size);
+        match fs::hard_link(self.layout.lock_path(name), &entry) {
+            Err(e) if e.kind() != ErrorKind::AlreadyExists => Err(Error::io("link", &entry)(e)),
+            _ => Ok(()),
+        }
+    }
+
+    /// Counts a shard found in place on its first use (copied there by hand, or left by an
+    /// older cache) toward the limit, so that it can be evicted.
+    fn adopt(&self, name: &str, size: u64) -> Result<()> {
+        let _global = self.lock_global()?;
+        self.mark_present(name, size)
     }
 
     /// Takes the cache-wide lock; it is released when the returned file drops. Opened per call

@@ -17,6 +17,9 @@ pub(crate) struct Layout {
     pub(crate) dir: PathBuf,
     /// `dir/.mds-cache/shards`: one lock file per shard name ever requested.
     pub(crate) locks: PathBuf,
+    /// `dir/.mds-cache/present`: a hard link `<name>~<size>` to the lock file of each shard
+    /// that may be cached, so a scan touches only cached shards.
+    pub(crate) present: PathBuf,
     /// `dir/.mds-cache/tmp`: fills in progress.
     pub(crate) tmp: PathBuf,
     /// `dir/.mds-cache/lock`: held while changing what the directory holds.
@@ -29,6 +32,7 @@ impl Layout {
         Layout {
             dir: dir.to_path_buf(),
             locks: meta.join("shards"),
+            present: meta.join("present"),
             tmp: meta.join("tmp"),
             global: meta.join("lock"),
         }
@@ -42,6 +46,11 @@ impl Layout {
         let mut file = encode(name);
         file.push_str(".lock");
         self.locks.join(file)
+    }
+
+    /// The entry of `name` (cached with `size` bytes) in the present index.
+    pub(crate) fn present_path(&self, name: &str, size: u64) -> PathBuf {
+        self.present.join(format!("{}~{size}", encode(name)))
     }
 
     /// A fresh temporary path for a fill of `name`, unique across processes and hosts that
@@ -155,16 +164,33 @@ pub(crate) fn parse_temp(file: &str) -> Option<TempName> {
     })
 }
 
+/// Splits an entry name of the present index into shard name and size.
+pub(crate) fn parse_present(file: &str) -> Option<(String, u64)> {
+    let (enc, size) = file.rsplit_once('~')?;
+    Some((decode(enc)?, size.parse().ok()?))
+}
+
 /// Opens (creating if needed) a lock file for reading and writing; writing is needed to
 /// record access times on it.
 pub(crate) fn open_lock(path: &Path) -> Result<File> {
-    OpenOptions::new()
-        .read(true)
-        .write(true)
+    Ok(open_lock_new(path)?.0)
+}
+
+/// [`open_lock`], also saying whether this call created the file (the shard's first use).
+pub(crate) fn open_lock_new(path: &Path) -> Result<(File, bool)> {
+    let mut options = OpenOptions::new();
+    options.read(true).write(true);
+    match options.open(path) {
+        Ok(f) => return Ok((f, false)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+        Err(e) => return Err(Error::io("open lock file", path)(e)),
+    }
+    let f = options
         .create(true)
         .truncate(false)
         .open(path)
-        .map_err(Error::io("open lock file", path))
+        .map_err(Error::io("open lock file", path))?;
+    Ok((f, true))
 }
 
 /// Takes an exclusive lock if no one holds any lock on the file: `Ok(false)` if someone does.
@@ -216,6 +242,10 @@ mod tests {
         assert_eq!(parse_temp(&format!("{file}.zstd")), name(true));
         assert_eq!(parse_temp(&format!("{file}.a~b")), name(true));
         assert_eq!(parse_temp("junk"), None);
+        let entry = layout.present_path("d/x~y.mds", 7);
+        let file = entry.file_name().unwrap().to_str().unwrap();
+        assert_eq!(parse_present(file), Some(("d/x~y.mds".to_owned(), 7)));
+        assert_eq!(parse_present("x~y"), None);
         assert_eq!(parse_temp("a~zz~1~2.tmp"), None);
         assert_eq!(parse_temp("a~1~x~2.tmp"), None);
         assert_eq!(parse_temp("a~1~1~2.tmpx"), None);

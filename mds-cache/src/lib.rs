@@ -32,6 +32,7 @@
 //! | `dir/<name>` | a complete shard, under the name the caller gives (`shard.00000.mds`, `part0/shard.00000.mds`) |
 //! | `dir/.mds-cache/lock` | the cache-wide lock, held briefly while the set of files changes |
 //! | `dir/.mds-cache/shards/<name>.lock` | one empty lock file per shard (`/`, `%`, `~` percent-encoded); its modification time is the shard's last access |
+//! | `dir/.mds-cache/present/<name>~<bytes>` | a hard link to that lock file for each cached shard: the index a scan reads, so its cost grows with the shards cached, not the shards ever seen |
 //! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.tmp` | a fill in progress; `<bytes>` is the room it reserves |
 //! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.tmp.<suffix>` | a fill's scratch file (a compressed download before decompression) |
 //!
@@ -61,7 +62,8 @@
 //! # Eviction policy
 //!
 //! Usage is the sum of the sizes of the cached shards plus the declared sizes of fills in
-//! progress, measured from the directory itself under the cache-wide lock. Before a fill,
+//! progress (and the actual sizes of their scratch files), read from the directory itself
+//! under the cache-wide lock: the present index and the temporary directory. Before a fill,
 //! while usage plus the new shard exceeds `limit_bytes`, the least recently used shard (by
 //! its lock file's modification time, set on every pin; ties by name) that no process pins
 //! is deleted. A pinned shard is never evicted. If every remaining shard is pinned:
@@ -91,7 +93,11 @@
 //!   whose shard lock can be taken shared. Until then it is counted as a reservation, which
 //!   errs on the safe side.
 //! - A process killed holding pins, or a fill lock, or the cache-wide lock mid-eviction,
-//!   loses the locks with its file descriptors. An eviction is one `unlink`.
+//!   loses the locks with its file descriptors.
+//! - The present index is written under the cache-wide lock, entry before file on a fill
+//!   and file before entry on an eviction, so a crash can leave an entry without a file
+//!   (counted until it is chosen for eviction, which then just drops the entry) but never a
+//!   cached file that scans don't see.
 //! - Nothing needs a cleanup step and nothing records a PID that could be reused.
 //!
 //! Two jobs may share a directory: they are just more processes. Two different datasets

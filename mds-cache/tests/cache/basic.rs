@@ -410,3 +410,32 @@ fn scratch_files_count_while_filling_and_go_away() {
     );
     assert_eq!(cache.usage().unwrap().cached_bytes, 9);
 }
+
+#[test]
+fn handles_move_across_threads() {
+    fn send_sync<T: Send + Sync>() {}
+    send_sync::<Cache>();
+    send_sync::<mds_cache::Pin>();
+    send_sync::<Error>();
+}
+
+#[test]
+fn shards_found_in_place_are_adopted_and_evictable() {
+    let t = tempfile::tempdir().unwrap();
+    fs::write(t.path().join("old.mds"), [1; 100]).unwrap();
+    let cache = Cache::open(t.path(), limited(150)).unwrap();
+    let old = cache
+        .get("old.mds", 100, |_: &Path| {
+            Err(io::Error::other("must not fill"))
+        })
+        .unwrap();
+    assert!(!old.filled());
+    assert_eq!(cache.usage().unwrap().cached_bytes, 100);
+    drop(old);
+    // Counted, so it makes room for the next shard.
+    cache
+        .get("new.mds", 100, |tmp: &Path| fs::write(tmp, [2; 100]))
+        .unwrap();
+    assert!(!t.path().join("old.mds").exists());
+    assert_eq!(cache.usage().unwrap().cached_bytes, 100);
+}
