@@ -105,14 +105,14 @@ impl Drop for TempFile {
         if self.armed {
             let _ = fs::remove_file(&self.path);
         }
-        // Scratch files (`<temp>.<suffix>`) end with the fill, whatever its outcome.
-        let (Some(dir), Some(file)) = (
+        // Scratch files (`<stem>.<ext>`) end with the fill, whatever its outcome.
+        let (Some(dir), Some(stem)) = (
             self.path.parent(),
-            self.path.file_name().and_then(|f| f.to_str()),
+            self.path.file_stem().and_then(|f| f.to_str()),
         ) else {
             return;
         };
-        let prefix = format!("{file}.");
+        let prefix = format!("{stem}.");
         if let Ok(entries) = fs::read_dir(dir) {
             for e in entries.flatten() {
                 if e.file_name()
@@ -178,8 +178,9 @@ impl Cache {
     /// block on the shard's lock until it is done and then pin the result without filling.
     /// `fill` gets a fresh temporary path inside the cache directory and must leave the
     /// complete shard there (`size_bytes` long; it may create, truncate or replace the file).
-    /// It may also create scratch files named `<that path>.<suffix>` (a compressed download
-    /// to decompress from, say); they count toward usage while they exist and are deleted when
+    /// It may also create scratch files whose names only change or extend the path's
+    /// extension (`tmp.with_extension("zip")`, or `<tmp>.zstd`: a compressed download to
+    /// decompress from, say); they count toward usage while they exist and are deleted when
     /// the fill ends, so move any you want to keep (into the cache with another `get`, for
     /// `keep_zip`) before returning. No other file may be created in that directory. The cache
     /// then fsyncs the shard and renames it to its final name, so a final name never holds a

@@ -132,8 +132,8 @@ pub(crate) fn decode(file: &str) -> Option<String> {
     Some(out)
 }
 
-/// A file in the temporary directory: a fill's temporary file, or one of its scratch files
-/// (`<temporary file name>.<suffix>`).
+/// A file in the temporary directory: a fill's temporary file `<stem>.tmp`, or one of its
+/// scratch files `<stem>.<anything else>` (`<stem>.tmp.zstd`, `<stem>.zip`, ...).
 #[derive(Debug, PartialEq, Eq)]
 pub(crate) struct TempName {
     /// The shard being filled.
@@ -150,13 +150,11 @@ pub(crate) fn parse_temp(file: &str) -> Option<TempName> {
     let shard = decode(parts.next()?)?;
     let size = parts.next()?.parse().ok()?;
     parts.next()?.parse::<u32>().ok()?;
-    let rest = parts.next()?;
-    let (_nonce, tail) = rest.split_once(".tmp")?;
-    let scratch = match tail {
-        "" => false,
-        t if t.starts_with('.') => true,
-        _ => return None,
-    };
+    let (nonce, ext) = parts.next()?.split_once('.')?;
+    if nonce.is_empty() || ext.is_empty() || !nonce.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let scratch = ext != "tmp";
     Some(TempName {
         shard,
         size,
@@ -248,7 +246,15 @@ mod tests {
         assert_eq!(parse_present("x~y"), None);
         assert_eq!(parse_temp("a~zz~1~2.tmp"), None);
         assert_eq!(parse_temp("a~1~x~2.tmp"), None);
-        assert_eq!(parse_temp("a~1~1~2.tmpx"), None);
+        assert_eq!(parse_temp("a~1~1~2.tmpx").map(|t| t.scratch), Some(true));
+        assert_eq!(parse_temp("a~1~1~2g.tmp"), None);
+        assert_eq!(parse_temp("a~1~1~.tmp"), None);
+        assert_eq!(parse_temp("a~1~1~2."), None);
+        let zip = p.with_extension("zip");
+        assert_eq!(
+            parse_temp(zip.file_name().unwrap().to_str().unwrap()),
+            name(true)
+        );
     }
 
     #[test]

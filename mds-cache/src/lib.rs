@@ -34,7 +34,7 @@
 //! | `dir/.mds-cache/shards/<name>.lock` | one empty lock file per shard (`/`, `%`, `~` percent-encoded); its modification time is the shard's last access |
 //! | `dir/.mds-cache/present/<name>~<bytes>` | a hard link to that lock file for each cached shard: the index a scan reads, so its cost grows with the shards cached, not the shards ever seen |
 //! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.tmp` | a fill in progress; `<bytes>` is the room it reserves |
-//! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.tmp.<suffix>` | a fill's scratch file (a compressed download before decompression) |
+//! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.<ext>` | a fill's scratch file (a compressed download before decompression) |
 //!
 //! Lock files are never deleted (deleting a lock file that another process has open breaks
 //! locking); they are empty, one per shard name. `index.json` and other files in `dir` are

@@ -386,7 +386,7 @@ fn scratch_files_count_while_filling_and_go_away() {
     let cache = Cache::open(t.path(), limited(1000)).unwrap();
     let raw = cache
         .get("s.mds", 6, |tmp: &Path| -> Result<(), mds_cache::Error> {
-            let zip = std::path::PathBuf::from(format!("{}.zstd", tmp.display()));
+            let zip = tmp.with_extension("zstd");
             fs::write(&zip, b"zip").unwrap();
             fs::write(format!("{}.part", tmp.display()), b"12345").unwrap();
             // A scan by another handle keeps the live scratch files and counts them.
