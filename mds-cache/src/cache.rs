@@ -359,6 +359,13 @@ impl Cache {
         let mut pinned = Vec::new();
         if used.saturating_add(size) > limit {
             let mut candidates = scan.cached;
+            for c in &mut candidates {
+                // The index entry is a hard link to the lock file: its mtime is the last pin.
+                let entry = self.layout.present_path(&c.name, c.size);
+                if let Ok(t) = fs::metadata(&entry).and_then(|m| m.modified()) {
+                    c.accessed = t;
+                }
+            }
             candidates.sort_by(|a, b| (a.accessed, &a.name).cmp(&(b.accessed, &b.name)));
             for c in candidates {
                 if used.saturating_add(size) <= limit {
@@ -572,11 +579,8 @@ impl Cache {
             if skip == Some(name.as_str()) {
                 continue;
             }
-            // A hard link to the lock file: its mtime is the last pin.
-            let accessed = entry
-                .metadata()
-                .and_then(|m| m.modified())
-                .unwrap_or(SystemTime::UNIX_EPOCH);
+            // Read only when eviction needs the order (see `reserve`).
+            let accessed = SystemTime::UNIX_EPOCH;
             scan.cached_bytes = scan.cached_bytes.saturating_add(size);
             scan.cached.push(Entry {
                 name,
