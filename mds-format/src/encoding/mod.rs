@@ -659,7 +659,7 @@ pub struct PilImage {
 impl PilImage {
     /// Splits stored `pil` bytes into their parts.
     pub fn parse(data: &Bytes) -> Result<PilImage> {
-        let enc = "pil";
+        let enc = &"pil";
         let width = read_u32(enc, data, 0)?;
         let height = read_u32(enc, data, 4)?;
         let m = to_usize(enc, read_u32(enc, data, 8)?)?;
@@ -668,7 +668,7 @@ impl PilImage {
             return Err(truncated(enc, end, data.len()));
         }
         let mode = Text::from_utf8(data.slice(12..end)).map_err(|source| EncodingError::Utf8 {
-            encoding: enc.to_owned(),
+            encoding: enc.to_string(),
             source,
         })?;
         Ok(PilImage {
@@ -680,30 +680,30 @@ impl PilImage {
     }
 }
 
-fn truncated(encoding: &str, needed: usize, len: usize) -> EncodingError {
+fn truncated(encoding: &dyn fmt::Display, needed: usize, len: usize) -> EncodingError {
     EncodingError::Truncated {
-        encoding: encoding.to_owned(),
+        encoding: encoding.to_string(),
         needed,
         len,
     }
 }
 
-fn malformed(encoding: &impl fmt::Display, reason: impl Into<String>) -> EncodingError {
+fn malformed(encoding: &dyn fmt::Display, reason: impl Into<String>) -> EncodingError {
     EncodingError::Malformed {
         encoding: encoding.to_string(),
         reason: reason.into(),
     }
 }
 
-fn read_u32(encoding: &str, data: &[u8], at: usize) -> Result<u32> {
+fn read_u32(encoding: &dyn fmt::Display, data: &[u8], at: usize) -> Result<u32> {
     data.get(at..at + 4)
         .and_then(|b| b.try_into().ok())
         .map(u32::from_le_bytes)
         .ok_or_else(|| truncated(encoding, at + 4, data.len()))
 }
 
-fn to_usize(encoding: &str, n: u32) -> Result<usize> {
-    usize::try_from(n).map_err(|_| malformed(&encoding, "length does not fit in memory"))
+fn to_usize(encoding: &dyn fmt::Display, n: u32) -> Result<usize> {
+    usize::try_from(n).map_err(|_| malformed(encoding, "length does not fit in memory"))
 }
 
 fn utf8(encoding: &ColumnEncoding, data: Bytes) -> Result<Text> {
@@ -805,21 +805,21 @@ pub fn decode(encoding: &ColumnEncoding, data: Bytes) -> Result<Value> {
             bytes: data,
         },
         ColumnEncoding::JpegArray | ColumnEncoding::JpegArrayAlias => {
-            let enc = encoding.to_string();
-            let n = read_u32(&enc, &data, 0)?;
+            let enc = encoding;
+            let n = read_u32(enc, &data, 0)?;
             if n == 0 {
                 return Err(malformed(encoding, "zero images"));
             }
             Value::List(decode_sized_list(encoding, ImageFormat::Jpeg, &data, 4, n)?)
         }
         ColumnEncoding::ListPil | ColumnEncoding::ListPng | ColumnEncoding::ListJpeg => {
-            let enc = encoding.to_string();
+            let enc = encoding;
             let format = encoding.image_format().unwrap_or(ImageFormat::Png);
-            let reserved = read_u32(&enc, &data, 0)?;
+            let reserved = read_u32(enc, &data, 0)?;
             if reserved != 0 {
                 return Err(malformed(encoding, "reserved header word is not 0"));
             }
-            let n = read_u32(&enc, &data, 4)?;
+            let n = read_u32(enc, &data, 4)?;
             Value::List(decode_sized_list(encoding, format, &data, 8, n)?)
         }
     })
@@ -833,23 +833,23 @@ fn decode_sized_list(
     at: usize,
     n: u32,
 ) -> Result<Vec<Value>> {
-    let enc = encoding.to_string();
-    let n = to_usize(&enc, n)?;
+    let enc = encoding;
+    let n = to_usize(enc, n)?;
     let table_end = n
         .checked_mul(4)
         .and_then(|t| t.checked_add(at))
         .ok_or_else(|| malformed(encoding, "image count overflows"))?;
     if table_end > data.len() {
-        return Err(truncated(&enc, table_end, data.len()));
+        return Err(truncated(enc, table_end, data.len()));
     }
     let mut items = Vec::with_capacity(n);
     let mut pos = table_end;
     for i in 0..n {
-        let size = to_usize(&enc, read_u32(&enc, data, at + 4 * i)?)?;
+        let size = to_usize(enc, read_u32(enc, data, at + 4 * i)?)?;
         let end = pos
             .checked_add(size)
             .filter(|&e| e <= data.len())
-            .ok_or_else(|| truncated(&enc, pos.saturating_add(size), data.len()))?;
+            .ok_or_else(|| truncated(enc, pos.saturating_add(size), data.len()))?;
         let bytes = data.slice(pos..end);
         if format == ImageFormat::Pil {
             PilImage::parse(&bytes)?;
@@ -872,12 +872,12 @@ fn decode_ndarray(
     shape: Option<&[u64]>,
     data: &Bytes,
 ) -> Result<Value> {
-    let enc = encoding.to_string();
+    let enc = encoding;
     let mut pos = 0usize;
     let dtype = if let Some(d) = dtype {
         d
     } else {
-        let code = *data.first().ok_or_else(|| truncated(&enc, 1, 0))?;
+        let code = *data.first().ok_or_else(|| truncated(enc, 1, 0))?;
         pos = 1;
         DType::from_code(code)
             .ok_or_else(|| malformed(encoding, format!("unknown dtype code {code}")))?
@@ -887,14 +887,14 @@ fn decode_ndarray(
     } else {
         let byte = *data
             .get(pos)
-            .ok_or_else(|| truncated(&enc, pos + 1, data.len()))?;
+            .ok_or_else(|| truncated(enc, pos + 1, data.len()))?;
         pos += 1;
         let ndim = usize::from(byte >> 2);
         let width = 1usize << (byte & 3);
         let end = pos + ndim * width;
         let table = data
             .get(pos..end)
-            .ok_or_else(|| truncated(&enc, end, data.len()))?;
+            .ok_or_else(|| truncated(enc, end, data.len()))?;
         pos = end;
         if ndim == 0 {
             return Err(malformed(encoding, "zero dimensions"));

@@ -21,9 +21,15 @@ pub fn float_repr(x: f64) -> String {
         .split('e')
         .next()
         .map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
-    let rounded = format!("{x:.prec$e}", prec = k.saturating_sub(1));
-    let sci = if rounded.parse::<f64>().ok() == Some(x) {
-        rounded
+    // Two distinct decimals of at most 15 digits never round to the same double, so a tie
+    // needs k >= 16.
+    let sci = if k >= 16 {
+        let rounded = format!("{x:.prec$e}", prec = k - 1);
+        if rounded.parse::<f64>().ok() == Some(x) {
+            rounded
+        } else {
+            shortest
+        }
     } else {
         shortest
     };

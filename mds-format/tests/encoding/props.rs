@@ -4,7 +4,8 @@
 use bytes::Bytes;
 use half::f16;
 use mds_format::encoding::{
-    ColumnEncoding, DType, ImageFormat, Text, Value, decode, encode, to_json,
+    ColumnEncoding, DType, ImageFormat, Text, Value, decimal_to_string, decode, encode, float_repr,
+    to_json,
 };
 use proptest::prelude::*;
 
@@ -151,5 +152,26 @@ proptest! {
             // Whatever decodes re-encodes without panicking.
             let _ = encode(&encoding, &value);
         }
+    }
+
+    #[test]
+    fn float_repr_round_trips_and_is_shortest(bits in any::<u64>()) {
+        let x = f64::from_bits(bits);
+        let text = float_repr(x);
+        let back: f64 = text.parse().unwrap();
+        prop_assert!(back.to_bits() == x.to_bits() || (x.is_nan() && back.is_nan()), "{text}");
+        if x.is_finite() {
+            let digits = |s: &str| s.split(['e', 'E']).next().unwrap().bytes().filter(u8::is_ascii_digit).skip_while(|&b| b == b'0').count();
+            let shortest = format!("{x:e}");
+            prop_assert!(digits(&text).max(1) <= digits(&shortest).max(1), "{text} vs {shortest}");
+        }
+    }
+
+    #[test]
+    fn decimal_text_is_canonical_once(int in "-?[0-9]{1,30}", frac in "([.][0-9]{0,20})?", exp in "([eE][+-]?[0-9]{1,3})?") {
+        let text = format!("{int}{frac}{exp}");
+        let once = decimal_to_string(&text).unwrap();
+        let twice = decimal_to_string(&once);
+        prop_assert_eq!(twice.as_deref(), Some(once.as_str()));
     }
 }
