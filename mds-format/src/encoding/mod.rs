@@ -643,6 +643,110 @@ impl Value {
     }
 }
 
+impl Value {
+    /// The text of a `str`, `str_decimal` or `json` value, or the digits of a big integer.
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::Str(t) | Value::Decimal(t) | Value::Json(t) | Value::BigInt(t) => {
+                Some(t.as_str())
+            }
+            _ => None,
+        }
+    }
+
+    /// An integer value as i64, if it fits.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) => Some(*i),
+            Value::UInt(u) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+
+    /// An integer value as u64, if it fits.
+    pub fn as_u64(&self) -> Option<u64> {
+        match self {
+            Value::Int(i) => u64::try_from(*i).ok(),
+            Value::UInt(u) => Some(*u),
+            _ => None,
+        }
+    }
+
+    /// A float value widened to f64 (exact for every width).
+    pub fn as_f64(&self) -> Option<f64> {
+        match self {
+            Value::Float16(h) => Some(f64::from(*h)),
+            Value::Float32(f) => Some(f64::from(*f)),
+            Value::Float64(f) => Some(*f),
+            _ => None,
+        }
+    }
+
+    /// The byte payload of a `bytes`, `pkl`, image or ndarray value.
+    pub fn as_bytes(&self) -> Option<&Bytes> {
+        match self {
+            Value::Bytes(b) | Value::Pickle(b) => Some(b),
+            Value::Image { bytes, .. } => Some(bytes),
+            Value::Array { data, .. } => Some(data),
+            _ => None,
+        }
+    }
+}
+
+impl From<i64> for Value {
+    fn from(v: i64) -> Self {
+        Value::Int(v)
+    }
+}
+
+impl From<u64> for Value {
+    fn from(v: u64) -> Self {
+        Value::UInt(v)
+    }
+}
+
+impl From<f16> for Value {
+    fn from(v: f16) -> Self {
+        Value::Float16(v)
+    }
+}
+
+impl From<f32> for Value {
+    fn from(v: f32) -> Self {
+        Value::Float32(v)
+    }
+}
+
+impl From<f64> for Value {
+    fn from(v: f64) -> Self {
+        Value::Float64(v)
+    }
+}
+
+impl From<&str> for Value {
+    fn from(v: &str) -> Self {
+        Value::Str(Text::from(v))
+    }
+}
+
+impl From<String> for Value {
+    fn from(v: String) -> Self {
+        Value::Str(Text::from(v))
+    }
+}
+
+impl From<Bytes> for Value {
+    fn from(v: Bytes) -> Self {
+        Value::Bytes(v)
+    }
+}
+
+impl From<Vec<u8>> for Value {
+    fn from(v: Vec<u8>) -> Self {
+        Value::Bytes(Bytes::from(v))
+    }
+}
+
 /// The parts of a `pil` value.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct PilImage {

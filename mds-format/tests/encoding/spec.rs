@@ -284,3 +284,20 @@ fn split_encodings() {
         .unwrap();
     assert_eq!(s, r#""\u00e9""#);
 }
+
+#[test]
+fn value_accessors_and_conversions() {
+    assert_eq!(Value::from(-3i64).as_i64(), Some(-3));
+    assert_eq!(Value::from(u64::MAX).as_i64(), None);
+    assert_eq!(Value::from(u64::MAX).as_u64(), Some(u64::MAX));
+    assert_eq!(Value::from(1.5f32).as_f64(), Some(1.5));
+    assert_eq!(Value::from("hi").as_str(), Some("hi"));
+    assert_eq!(
+        Value::from(vec![1u8, 2]).as_bytes().map(|b| &b[..]),
+        Some(&[1u8, 2][..])
+    );
+    assert_eq!(
+        encode(&enc("float16"), &Value::from(f16::from_f32(2.0))).unwrap(),
+        [0x00, 0x40]
+    );
+}
