@@ -570,7 +570,8 @@ pub enum Value {
     Float64(f64),
     /// `str_decimal`: the decimal's text, exactly as stored.
     Decimal(Text),
-    /// `json`: the JSON text as stored (Python `json.dumps` output). Build one from a
+    /// `json`: the JSON text as stored (Python `json.dumps` output; decoding checks it is JSON
+    /// as Python reads it, `NaN`/`Infinity` included). Build one from a
     /// `serde_json::Value` with [`Value::json`].
     Json(Text),
     /// `pkl`: the pickle bytes.
@@ -888,7 +889,13 @@ pub fn decode(encoding: &ColumnEncoding, data: Bytes) -> Result<Value> {
             }
             Value::Decimal(text)
         }
-        ColumnEncoding::Json => Value::Json(utf8(encoding, data)?),
+        ColumnEncoding::Json => {
+            let text = utf8(encoding, data)?;
+            if !pyfmt::is_python_json(&text) {
+                return Err(malformed(encoding, "not JSON"));
+            }
+            Value::Json(text)
+        }
         ColumnEncoding::Pkl => Value::Pickle(data),
         ColumnEncoding::NdArray { dtype, shape } => {
             decode_ndarray(encoding, *dtype, shape.as_deref(), &data)?
@@ -1181,7 +1188,12 @@ fn encode_unchecked_size(
             _ => return Err(wrong()),
         },
         ColumnEncoding::Json => match value {
-            Value::Json(t) => out.extend_from_slice(t.as_bytes()),
+            Value::Json(t) => {
+                if !pyfmt::is_python_json(t) {
+                    return Err(unencodable(encoding, value, "the text is not JSON"));
+                }
+                out.extend_from_slice(t.as_bytes());
+            }
             _ => return Err(wrong()),
         },
         ColumnEncoding::Pkl => match value {

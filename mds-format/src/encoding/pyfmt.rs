@@ -280,6 +280,47 @@ pub(super) fn json_float(f: f64) -> String {
     }
 }
 
+/// Whether `text` is JSON as Python's `json.loads` accepts it: standard JSON plus the bare
+/// constants `NaN`, `Infinity` and `-Infinity` that `json.dumps` writes for non-finite floats.
+pub(super) fn is_python_json(text: &str) -> bool {
+    if serde_json::from_str::<serde::de::IgnoredAny>(text).is_ok() {
+        return true;
+    }
+    // Replace the constants outside strings by a number and check again.
+    let mut strict = String::with_capacity(text.len());
+    let mut in_string = false;
+    let mut escaped = false;
+    let mut rest = text;
+    while let Some(c) = rest.chars().next() {
+        if in_string {
+            strict.push(c);
+            if escaped {
+                escaped = false;
+            } else if c == '\\' {
+                escaped = true;
+            } else if c == '"' {
+                in_string = false;
+            }
+            rest = &rest[c.len_utf8()..];
+            continue;
+        }
+        if c == '"' {
+            in_string = true;
+        }
+        if let Some(after) = rest
+            .strip_prefix("NaN")
+            .or_else(|| rest.strip_prefix("Infinity"))
+        {
+            strict.push('0');
+            rest = after;
+            continue;
+        }
+        strict.push(c);
+        rest = &rest[c.len_utf8()..];
+    }
+    strict.len() != text.len() && serde_json::from_str::<serde::de::IgnoredAny>(&strict).is_ok()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -334,6 +375,18 @@ mod tests {
         assert_eq!(decimal_to_string("1.2.3"), None);
         assert_eq!(decimal_to_string(""), None);
         assert_eq!(decimal_to_string("e5"), None);
+    }
+
+    #[test]
+    fn python_json_constants() {
+        assert!(is_python_json(
+            r#"{"a": [NaN, -Infinity, Infinity], "b": "NaN \" NaN"}"#
+        ));
+        assert!(is_python_json("null"));
+        assert!(!is_python_json("{\"a\": NaNx}"));
+        assert!(!is_python_json("{\"a\": 1"));
+        assert!(!is_python_json("nan"));
+        assert!(!is_python_json(""));
     }
 
     #[test]

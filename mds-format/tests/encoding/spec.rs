@@ -301,3 +301,12 @@ fn value_accessors_and_conversions() {
         [0x00, 0x40]
     );
 }
+
+#[test]
+fn json_text_is_checked() {
+    let ok = Bytes::from_static(br#"{"x": NaN, "y": [1, -Infinity]}"#);
+    assert!(decode(&enc("json"), ok).is_ok());
+    let err = decode(&enc("json"), Bytes::from_static(b"{\"x\": ")).unwrap_err();
+    assert!(err.to_string().contains("json"), "{err}");
+    assert!(encode(&enc("json"), &Value::Json(Text::from("{oops"))).is_err());
+}
