@@ -1,10 +1,12 @@
 //! The cache: getting, pinning, filling and evicting shards.
 
+use std::collections::HashSet;
 use std::fs::{self, File};
 use std::io::ErrorKind;
 use std::path::{Path, PathBuf};
-use std::sync::Arc;
 use std::sync::mpsc;
+use std::sync::{Arc, Mutex, PoisonError};
+use std::thread::ThreadId;
 use std::time::{Instant, SystemTime};
 
 use crate::config::CacheConfig;
@@ -17,6 +19,49 @@ const MAX_LOST_FILLS: u32 = 16;
 
 /// Pins and fills waited on at once when the cache is full.
 const MAX_WAIT_TARGETS: usize = 4;
+
+/// Fills running in this process: (shard lock file, filling thread). A `get` inside a fill
+/// must not wait for that same fill to end.
+static OWN_FILLS: Mutex<Option<HashSet<(PathBuf, ThreadId)>>> = Mutex::new(None);
+
+/// Registers a fill of this thread in [`OWN_FILLS`] for its lifetime.
+#[derive(Debug)]
+struct OwnFill(PathBuf);
+
+impl OwnFill {
+    fn new(lock_path: &Path) -> OwnFill {
+        let key = (lock_path.to_path_buf(), std::thread::current().id());
+        OWN_FILLS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get_or_insert_default()
+            .insert(key);
+        OwnFill(lock_path.to_path_buf())
+    }
+
+    /// Whether this thread is inside a fill of the shard with this lock file.
+    fn is_mine(lock_path: &Path) -> bool {
+        let key = (lock_path.to_path_buf(), std::thread::current().id());
+        OWN_FILLS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_ref()
+            .is_some_and(|s| s.contains(&key))
+    }
+}
+
+impl Drop for OwnFill {
+    fn drop(&mut self) {
+        let key = (std::mem::take(&mut self.0), std::thread::current().id());
+        if let Some(s) = OWN_FILLS
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .as_mut()
+        {
+            s.remove(&key);
+        }
+    }
+}
 
 /// The cache directory of one dataset on one node, shared by every process that opens it.
 ///
@@ -334,6 +379,7 @@ impl Cache {
             self.remove_fills_of(name)?;
             match self.reserve(name, size, started)? {
                 Reserve::Ready(temp) => {
+                    let _mine = OwnFill::new(&lock_path);
                     self.fill_into(name, size, temp, &final_path, fill)?;
                     touch(&lock);
                     filled = true;
@@ -381,9 +427,16 @@ impl Cache {
         if used.saturating_add(size) <= limit || used <= limit {
             return Ok(Reserve::Ready(self.create_temp(name, size)?));
         }
+        // Fills this thread is inside of (a `get` from a fill) end only after this call.
+        let fills: Vec<_> = scan
+            .filling
+            .iter()
+            .map(|n| self.layout.lock_path(n))
+            .filter(|p| !OwnFill::is_mine(p))
+            .collect();
         let waited = started.elapsed();
         let out_of_time = self.config.space_wait_timeout.is_some_and(|t| waited >= t);
-        if out_of_time || (pinned.is_empty() && scan.filling.is_empty()) {
+        if out_of_time || (pinned.is_empty() && fills.is_empty()) {
             return Err(Error::CacheFull {
                 shard: name.to_owned(),
                 needed_bytes: size,
@@ -394,18 +447,14 @@ impl Cache {
                 waited,
             });
         }
-        let unpin = pinned.iter().take(MAX_WAIT_TARGETS).map(|n| (n, true));
-        let fills = scan
-            .filling
+        let unpin = pinned
             .iter()
             .take(MAX_WAIT_TARGETS)
-            .map(|n| (n, false));
+            .map(|n| (self.layout.lock_path(n), true));
+        let ends = fills.into_iter().take(MAX_WAIT_TARGETS).map(|p| (p, false));
         let targets = unpin
-            .chain(fills)
-            .map(|(n, unpinned)| WaitTarget {
-                path: self.layout.lock_path(n),
-                unpinned,
-            })
+            .chain(ends)
+            .map(|(path, unpinned)| WaitTarget { path, unpinned })
             .collect();
         Ok(Reserve::Wait(Full {
             targets,

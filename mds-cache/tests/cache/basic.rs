@@ -439,3 +439,37 @@ fn shards_found_in_place_are_adopted_and_evictable() {
     assert!(!t.path().join("old.mds").exists());
     assert_eq!(cache.usage().unwrap().cached_bytes, 100);
 }
+
+#[test]
+fn a_get_inside_a_fill_does_not_wait_for_that_fill() {
+    // Fills nested two deep: the outer two reserve 100 + 100 of 150 bytes (the second is the
+    // one shard of overshoot); the innermost cannot fit and could only wait for the fills it
+    // is called from: a clear error at once, even with no wait timeout, not a stalled wait.
+    let t = tempfile::tempdir().unwrap();
+    let config = CacheConfig {
+        limit_bytes: Some(150),
+        space_wait_timeout: None,
+        ..CacheConfig::default()
+    };
+    let cache = Cache::open(t.path(), config).unwrap();
+    let err = cache
+        .get("s.mds", 100, |_: &Path| -> Result<(), Error> {
+            cache
+                .get("a.mds", 100, |_: &Path| -> Result<(), Error> {
+                    cache
+                        .get("b.mds", 10, |z: &Path| fs::write(z, [0; 10]))
+                        .map(drop)
+                })
+                .map(drop)
+        })
+        .unwrap_err();
+    let Error::Fill { source, .. } = err else {
+        panic!("{err:?}")
+    };
+    let Some(Error::Fill { source, .. }) = source.downcast_ref::<Error>() else {
+        panic!("{source:?}")
+    };
+    let inner = source.downcast_ref::<Error>().unwrap();
+    assert!(inner.is_cache_full(), "{inner:?}");
+    assert!(temp_files(t.path()).is_empty());
+}
