@@ -1,5 +1,6 @@
 //! Eviction with 10 k cached shards: a full scan of the directory (`usage`), and a miss
-//! that scans, evicts the least recently used shard, fills, fsyncs and renames.
+//! that scans, evicts the least recently used shard, fills, fsyncs and renames; and, as
+//! the floor, a miss in an empty cache without a limit.
 
 use std::fs;
 use std::hint::black_box;
@@ -53,6 +54,20 @@ fn evict(c: &mut Criterion) {
             next += 1;
             let pin = cache
                 .get(&name, 1, |tmp: &Path| fs::write(tmp, b"y"))
+                .expect("miss");
+            drop(black_box(pin));
+        });
+    });
+    // The floor of any miss: a fill of one byte with its fsyncs and rename, no eviction.
+    let empty = tempfile::tempdir().expect("temp dir");
+    let unlimited = Cache::open(empty.path(), CacheConfig::default()).expect("open cache");
+    let mut n = 0u64;
+    g.bench_function("miss_no_eviction", |b| {
+        b.iter(|| {
+            n += 1;
+            let name = format!("fresh.{n}.mds");
+            let pin = unlimited
+                .get(&name, 1, |tmp: &Path| fs::write(tmp, b"z"))
                 .expect("miss");
             drop(black_box(pin));
         });
