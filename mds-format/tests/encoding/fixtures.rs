@@ -18,6 +18,18 @@ fn expected() -> Json {
     serde_json::from_slice(&text).unwrap()
 }
 
+/// The raw samples of an 8-bit PNG, as PIL's `tobytes()` gives them for its mode.
+fn png_pixels(file: &[u8]) -> Vec<u8> {
+    let mut decoder = png::Decoder::new(std::io::Cursor::new(file));
+    decoder.set_transformations(png::Transformations::IDENTITY);
+    let mut reader = decoder.read_info().unwrap();
+    let mut buf = vec![0; reader.output_buffer_size().unwrap()];
+    let info = reader.next_frame(&mut buf).unwrap();
+    assert_eq!(info.bit_depth, png::BitDepth::Eight);
+    buf.truncate(info.buffer_size());
+    buf
+}
+
 /// The parts of a rendered image that a decoder-free reader can check against PIL's view.
 fn image_matches(got: &Json, want: &Json, raw_hex: &str, ctx: &str) {
     match want["format"].as_str() {
@@ -28,6 +40,16 @@ fn image_matches(got: &Json, want: &Json, raw_hex: &str, ctx: &str) {
             assert_eq!(got["hex"].as_str(), Some(raw_hex), "{ctx}");
             assert_eq!(got["size"], want["size"], "{ctx}: size");
             assert_eq!(got["mode"], want["mode"], "{ctx}: mode");
+            // PNG is lossless: the stored file decodes to PIL's pixels exactly (JPEG decoders
+            // may differ by small amounts, so JPEG pixels are not compared).
+            if format == "PNG" {
+                let pixels = png_pixels(&hex::decode(raw_hex).unwrap());
+                assert_eq!(
+                    Some(hex::encode(pixels).as_str()),
+                    want["pixels_hex"].as_str(),
+                    "{ctx}: pixels"
+                );
+            }
         }
     }
 }
