@@ -161,7 +161,11 @@ proptest! {
         let back: f64 = text.parse().unwrap();
         prop_assert!(back.to_bits() == x.to_bits() || (x.is_nan() && back.is_nan()), "{text}");
         if x.is_finite() {
-            let digits = |s: &str| s.split(['e', 'E']).next().unwrap().bytes().filter(u8::is_ascii_digit).skip_while(|&b| b == b'0').count();
+            // Significant digits: leading and trailing zeros (`1e+16`, `5.0`) do not count.
+            let digits = |s: &str| {
+                let d: String = s.split(['e', 'E']).next().unwrap().chars().filter(char::is_ascii_digit).collect();
+                d.trim_matches('0').len()
+            };
             let shortest = format!("{x:e}");
             prop_assert!(digits(&text).max(1) <= digits(&shortest).max(1), "{text} vs {shortest}");
         }
