@@ -38,7 +38,8 @@
 //!
 //! Lock files are never deleted (deleting a lock file that another process has open breaks
 //! locking); they are empty, one per shard name. `index.json` and other files in `dir` are
-//! not managed and don't count toward the limit.
+//! not managed and don't count toward the limit. A shard file found in place on its first
+//! `get` (copied there by hand, say) is adopted: counted, and evictable like any other.
 //!
 //! # Locks
 //!
@@ -76,7 +77,11 @@
 //!    tries again; after [`CacheConfig::space_wait_timeout`] it fails with
 //!    [`Error::CacheFull`], which names the numbers. So the cache never holds more than
 //!    `limit_bytes` plus one shard, and never hangs silently: a wait that could only end
-//!    when the caller's own pins are dropped ends in that error at the timeout.
+//!    when the caller's own pins are dropped ends in that error at the timeout, and a `get`
+//!    from inside a fill never waits for the fills it is called from.
+//!
+//! A hit never evicts, so after an overshoot the cache stays one shard over until the next
+//! miss. Pins may be moved to and dropped on any thread.
 //!
 //! A limit below the largest shard is rejected by [`Cache::open`] ([`Error::LimitTooSmall`],
 //! given [`CacheConfig::max_shard_bytes`]) and by `get` ([`Error::ShardTooLarge`]).
@@ -90,8 +95,7 @@
 //! - A filler killed mid-download leaves a temporary file whose shard lock is no longer
 //!   held. The next filler of that shard deletes it (it holds the exclusive lock, so no live
 //!   fill can exist), and every scan and every [`Cache::open`] deletes temporary files
-//!   whose shard lock can be taken shared. Until then it is counted as a reservation, which
-//!   errs on the safe side.
+//!   whose shard lock can be taken shared.
 //! - A process killed holding pins, or a fill lock, or the cache-wide lock mid-eviction,
 //!   loses the locks with its file descriptors.
 //! - The present index is written under the cache-wide lock, entry before file on a fill
