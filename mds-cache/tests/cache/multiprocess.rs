@@ -96,6 +96,20 @@ pub(crate) fn run_child(role: &str) {
             block_until_stdin_closes();
             drop(pin);
         }
+        // Reads the shards round and round (a small limit makes it evict all the time),
+        // saying `@@READ` after each, until killed.
+        "churn" => loop {
+            for s in &shards {
+                let pin = cache
+                    .get(&s.name, s.size, |tmp: &Path| {
+                        fs::copy(src.join(&s.name), tmp).map(drop)
+                    })
+                    .unwrap();
+                check_content(pin.path(), s);
+                drop(pin);
+                say("@@READ");
+            }
+        },
         other => panic!("unknown child role {other}"),
     }
 }
@@ -321,4 +335,48 @@ fn pins_of_another_process_hold_until_it_is_killed() {
     let three = get(&shards[3]).unwrap();
     check_content(three.path(), &shards[3]);
     assert!(!held_there.exists());
+}
+
+#[test]
+fn kill_9_at_arbitrary_moments_of_churn_then_a_rerun_completes() {
+    // Two processes read round and round with room for two shards, so every get evicts and
+    // fills; one is killed after a varying number of reads, landing anywhere in a get
+    // (scan, eviction, fill, rename, pin). The survivor keeps going; a rerun completes.
+    let t = tempfile::tempdir().unwrap();
+    let (src, dir, log) = (
+        t.path().join("src"),
+        t.path().join("cache"),
+        t.path().join("log"),
+    );
+    fs::create_dir_all(log.join("inflight")).unwrap();
+    let shards = make_source(&src, 5, 8_000);
+    let max = shards.iter().map(|s| s.size).max().unwrap();
+    let base = envs(&dir, &src, 2 * max, max);
+    let mut survivor = spawn_child("churn", &base);
+    let mut sout = BufReader::new(survivor.stdout.take().unwrap());
+    for round in 0..6 {
+        let mut victim = spawn_child("churn", &base);
+        let mut out = BufReader::new(victim.stdout.take().unwrap());
+        for _ in 0..=(round * 3) {
+            wait_for_line(&mut out, "@@READ");
+        }
+        victim.kill().unwrap();
+        victim.wait().unwrap();
+        // The survivor is not blocked by anything the victim left.
+        for _ in 0..shards.len() {
+            wait_for_line(&mut sout, "@@READ");
+        }
+    }
+    survivor.kill().unwrap();
+    survivor.wait().unwrap();
+    let mut rerun = spawn_child(
+        "reader",
+        &with(with(base, "MDS_T_LOG", &log.display()), "MDS_T_START", &0),
+    );
+    assert_success(&mut rerun, "rerun");
+    assert!(temp_files(&dir).is_empty());
+    for (path, _) in cached_files(&dir) {
+        let name = path.file_name().unwrap().to_str().unwrap();
+        check_content(&path, shards.iter().find(|s| s.name == name).unwrap());
+    }
 }
