@@ -38,7 +38,7 @@ pub(crate) struct Args {
     /// The input format.
     #[arg(long, value_enum)]
     from: InputFormat,
-    /// The input file.
+    /// The input file; `-` reads JSON lines or CSV from standard input.
     input: PathBuf,
     /// The output directory (must be empty or missing).
     #[arg(long)]
@@ -188,11 +188,22 @@ fn convert(
         progress(row);
         Ok(())
     };
-    let open = || File::open(input).with_context(|| format!("cannot open {}", input.display()));
+    let stdin = input == Path::new("-");
+    let open = || -> anyhow::Result<Box<dyn std::io::Read>> {
+        if stdin {
+            return Ok(Box::new(std::io::stdin().lock()));
+        }
+        let file = File::open(input).with_context(|| format!("cannot open {}", input.display()))?;
+        Ok(Box::new(file))
+    };
     match from {
         InputFormat::Jsonl => read_jsonl(BufReader::new(open()?), &mut sink)?,
         InputFormat::Csv => read_csv(open()?, &mut sink)?,
-        InputFormat::Parquet => read_parquet(open()?, &mut sink)?,
+        InputFormat::Parquet if stdin => bail!("Parquet input must be a file, not `-`"),
+        InputFormat::Parquet => read_parquet(
+            File::open(input).with_context(|| format!("cannot open {}", input.display()))?,
+            &mut sink,
+        )?,
     }
     let index = writer.finish().context("cannot finish the dataset")?;
     Ok((row, index.shards.len()))
@@ -237,7 +248,7 @@ fn read_jsonl(input: impl BufRead, sink: &mut Sink<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_csv(input: File, sink: &mut Sink<'_>) -> anyhow::Result<()> {
+fn read_csv(input: Box<dyn std::io::Read>, sink: &mut Sink<'_>) -> anyhow::Result<()> {
     let mut reader = csv::Reader::from_reader(input);
     let headers = reader
         .headers()
