@@ -776,6 +776,18 @@ impl PilImage {
             encoding: enc.to_string(),
             source,
         })?;
+        // PIL refuses to build an image from too few bytes; check the modes whose size we know.
+        if let Some(needed) = pil_pixel_bytes(&mode, width, height)
+            && data.len() - end < needed
+        {
+            return Err(malformed(
+                enc,
+                format!(
+                    "{} pixel bytes for a {width}x{height} {mode} image (needs {needed})",
+                    data.len() - end
+                ),
+            ));
+        }
         Ok(PilImage {
             width,
             height,
@@ -783,6 +795,20 @@ impl PilImage {
             pixels: data.slice(end..),
         })
     }
+}
+
+/// Bytes of PIL's `tobytes()` for common modes (`None` for modes not listed).
+fn pil_pixel_bytes(mode: &str, width: u32, height: u32) -> Option<usize> {
+    let (w, h) = (u64::from(width), u64::from(height));
+    let bytes = match mode {
+        "1" => w.div_ceil(8) * h,
+        "L" | "P" => w * h,
+        "LA" | "PA" | "La" | "I;16" | "I;16L" | "I;16B" => 2 * w * h,
+        "RGB" | "YCbCr" | "LAB" | "HSV" => 3 * w * h,
+        "RGBA" | "RGBa" | "RGBX" | "CMYK" | "I" | "F" => 4 * w * h,
+        _ => return None,
+    };
+    usize::try_from(bytes).ok()
 }
 
 fn truncated(encoding: &dyn fmt::Display, needed: usize, len: usize) -> EncodingError {

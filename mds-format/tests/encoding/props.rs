@@ -26,14 +26,31 @@ fn array() -> impl Strategy<Value = Value> {
 
 fn image(format: ImageFormat) -> BoxedStrategy<Value> {
     match format {
-        ImageFormat::Pil => (
-            0u32..50,
-            0u32..50,
-            "[A-Z;0-9]{1,6}",
-            prop::collection::vec(any::<u8>(), 0..64),
-        )
-            .prop_map(|(w, h, mode, px)| Value::pil(w, h, &mode, &px).unwrap())
-            .boxed(),
+        // Known modes with exactly their pixel bytes, and unknown modes with any bytes.
+        ImageFormat::Pil => prop_oneof![
+            (
+                0u32..9,
+                0u32..9,
+                prop::sample::select(vec![("1", 0u32), ("L", 1), ("RGB", 3), ("RGBA", 4)])
+            )
+                .prop_flat_map(|(w, h, (mode, bpp))| {
+                    let n = if bpp == 0 {
+                        w.div_ceil(8) * h
+                    } else {
+                        w * h * bpp
+                    } as usize;
+                    prop::collection::vec(any::<u8>(), n)
+                        .prop_map(move |px| Value::pil(w, h, mode, &px).unwrap())
+                }),
+            (
+                0u32..50,
+                0u32..50,
+                "X[A-Z;0-9]{0,5}",
+                prop::collection::vec(any::<u8>(), 0..64)
+            )
+                .prop_map(|(w, h, mode, px)| Value::pil(w, h, &mode, &px).unwrap()),
+        ]
+        .boxed(),
         _ => prop::collection::vec(any::<u8>(), 0..64)
             .prop_map(move |b| Value::Image {
                 format,

@@ -250,6 +250,12 @@ fn bad_bytes_give_errors_naming_the_encoding() {
         ("ndarray:uint8", &[8]),
         ("ndarray:uint8:2", &[1]),
         ("pil", &[1, 0, 0, 0, 1, 0, 0, 0, 9, 0, 0, 0, b'L']),
+        (
+            "pil",
+            &[
+                2, 0, 0, 0, 1, 0, 0, 0, 3, 0, 0, 0, b'R', b'G', b'B', 1, 2, 3, 4, 5,
+            ],
+        ),
         ("jpeg_array", &[0, 0, 0, 0]),
         ("jpeg_array", &[2, 0, 0, 0, 1, 0, 0, 0]),
         ("list[png]", &[1, 0, 0, 0, 0, 0, 0, 0]),
