@@ -8,7 +8,9 @@ use std::path::{Path, PathBuf};
 /// It holds a shared lock on the shard's lock file; eviction needs an exclusive one. Dropping
 /// the guard (or the process dying) releases it. Any number of processes and threads can pin
 /// one shard at once. The guard owns no reference to the [`Cache`](crate::Cache), so it can be
-/// kept next to a memory map of [`Pin::path`] and moved across threads.
+/// kept next to a memory map of [`Pin::path`] and moved across threads. A child forked while
+/// the guard lives shares its lock: the shard stays pinned until both have dropped it (or
+/// exited).
 #[derive(Debug)]
 pub struct Pin {
     pub(crate) path: PathBuf,
