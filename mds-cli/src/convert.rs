@@ -8,6 +8,7 @@
 //! structured encodings hold the JSON representation. Parquet columns map by type: strings,
 //! binaries, integers, floats (kept at their width), booleans and (nested) lists for ndarrays.
 
+use std::fmt::Write as _;
 use std::fs::File;
 use std::io::{BufRead, BufReader};
 use std::path::{Path, PathBuf};
@@ -17,7 +18,9 @@ use anyhow::{Context as _, anyhow, bail};
 use bytes::Bytes;
 use half::f16;
 use mds_format::MdsWriter;
-use mds_format::encoding::{ColumnEncoding, DType, ImageFormat, Text, Value};
+use mds_format::encoding::{
+    ColumnEncoding, DType, ImageFormat, Text, Value, float_repr, push_python_json_string,
+};
 use serde_json::Value as Json;
 use serde_json::value::RawValue;
 
@@ -373,6 +376,14 @@ fn to_value(encoding: &ColumnEncoding, cell: Cell) -> anyhow::Result<Value> {
     {
         return Ok(v);
     }
+    // JSON text for a `json` column: reformat it as Python would, integers exact.
+    if *encoding == ColumnEncoding::Json
+        && let Cell::Raw(text) | Cell::Text(text) = &cell
+    {
+        let mut out = String::with_capacity(text.len());
+        python_json(text, &mut out).context("bad JSON")?;
+        return Ok(Value::Json(Text::from(out)));
+    }
     match cell {
         Cell::Raw(text) => {
             let json: Json = serde_json::from_str(&text).context("bad JSON")?;
@@ -398,6 +409,106 @@ fn to_value(encoding: &ColumnEncoding, cell: Cell) -> anyhow::Result<Value> {
             _ => from_json(encoding, &float_json(f64::from(f))),
         },
     }
+}
+
+/// Appends Python's `json.dumps(json.loads(text))` for standard JSON `text`: `", "` and `": "`
+/// separators, ASCII escapes, floats as `repr`, and integers of any size kept exactly (which a
+/// `serde_json::Value` cannot do).
+fn python_json(text: &str, out: &mut String) -> anyhow::Result<()> {
+    let t = text.trim();
+    match t.as_bytes().first() {
+        Some(b'{') => {
+            // Python keeps a repeated key at its first position with its last value, as
+            // IndexMap::insert does.
+            let map: indexmap::IndexMap<String, &RawValue> = serde_json::from_str(t)?;
+            out.push('{');
+            for (i, (key, value)) in map.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                push_python_json_string(out, key);
+                out.push_str(": ");
+                python_json(value.get(), out)?;
+            }
+            out.push('}');
+        }
+        Some(b'[') => {
+            let items: Vec<&RawValue> = serde_json::from_str(t)?;
+            out.push('[');
+            for (i, item) in items.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                python_json(item.get(), out)?;
+            }
+            out.push(']');
+        }
+        Some(b'"') => python_json_string(t, out)?,
+        _ => {
+            // Validates the literal (true, false, null or a number).
+            serde_json::from_str::<&RawValue>(t)?;
+            if matches!(t, "true" | "false" | "null") {
+                out.push_str(t);
+            } else if t.bytes().any(|b| matches!(b, b'.' | b'e' | b'E')) {
+                let f: f64 = t.parse()?;
+                if f.is_infinite() {
+                    out.push_str(if f > 0.0 { "Infinity" } else { "-Infinity" });
+                } else {
+                    out.push_str(&float_repr(f));
+                }
+            } else if t == "-0" {
+                out.push('0');
+            } else {
+                out.push_str(t);
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Rewrites one JSON string literal as Python's `json.dumps` writes it, working on the escapes
+/// so that lone surrogates (`"\ud800"`, which Python strings can hold) survive.
+fn python_json_string(token: &str, out: &mut String) -> anyhow::Result<()> {
+    // Validates the literal (quotes, escapes, no raw control characters).
+    serde_json::from_str::<&RawValue>(token)?;
+    let body = &token[1..token.len() - 1];
+    out.push('"');
+    let mut chars = body.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            let mut buf = [0u8; 4];
+            push_python_json_string_body(out, c.encode_utf8(&mut buf));
+            continue;
+        }
+        match chars.next() {
+            Some('u') => {
+                let hex: String = chars.by_ref().take(4).collect();
+                let unit = u16::from_str_radix(&hex, 16)?;
+                match char::from_u32(u32::from(unit)) {
+                    // A surrogate half stays an escape, as Python writes it.
+                    None => {
+                        let _ = write!(out, "\\u{unit:04x}");
+                    }
+                    Some(ch) => push_python_json_string_body(out, ch.encode_utf8(&mut [0u8; 4])),
+                }
+            }
+            Some('/') => out.push('/'),
+            Some(e) => {
+                out.push('\\');
+                out.push(e);
+            }
+            None => bail!("unterminated escape"),
+        }
+    }
+    out.push('"');
+    Ok(())
+}
+
+/// Appends the escaped form of `s` without the surrounding quotes.
+fn push_python_json_string_body(out: &mut String, s: &str) {
+    let mut quoted = String::with_capacity(s.len() + 8);
+    push_python_json_string(&mut quoted, s);
+    out.push_str(&quoted[1..quoted.len() - 1]);
 }
 
 /// An integer literal as a value, exact at any size.
@@ -746,6 +857,31 @@ mod tests {
                     .collect()
             })
             .collect()
+    }
+
+    #[test]
+    fn json_text_is_reformatted_as_python_does() {
+        let check = |text: &str, want: &str| {
+            let mut out = String::new();
+            python_json(text, &mut out).unwrap();
+            assert_eq!(out, want, "{text}");
+        };
+        check(
+            r#"{"b":[1,2.50,-0,1e400,123456789012345678901234567890],"a":{"\u00e9":"x\ny"},"b":null}"#,
+            r#"{"b": null, "a": {"\u00e9": "x\ny"}}"#,
+        );
+        check(
+            "[1,2.50,-0,1e400,123456789012345678901234567890, true]",
+            "[1, 2.5, 0, Infinity, 123456789012345678901234567890, true]",
+        );
+        check(" 1E2 ", "100.0");
+        check(
+            r#"["\ud800x\u0041\/\u00e9\ud83d\ude80", "é"]"#,
+            r#"["\ud800xA/\u00e9\ud83d\ude80", "\u00e9"]"#,
+        );
+        for bad in ["", "[1,", "nul", "{\"a\" 1}", "01"] {
+            assert!(python_json(bad, &mut String::new()).is_err(), "{bad}");
+        }
     }
 
     #[test]

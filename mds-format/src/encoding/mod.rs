@@ -19,7 +19,10 @@ use std::str::FromStr;
 use bytes::Bytes;
 use half::f16;
 
-pub use pyfmt::{decimal_to_string, float_repr, push_json as push_python_json};
+pub use pyfmt::{
+    decimal_to_string, float_repr, push_json as push_python_json,
+    push_json_string as push_python_json_string,
+};
 pub use render::{JsonView, sample_json_line, to_json};
 pub use split::SplitEncoding;
 

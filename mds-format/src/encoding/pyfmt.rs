@@ -204,7 +204,7 @@ pub fn decimal_to_string(text: &str) -> Option<String> {
 }
 
 /// Appends `s` as a JSON string literal the way Python's `json.dumps` (ensure_ascii) writes it.
-pub(super) fn push_json_string(out: &mut String, s: &str) {
+pub fn push_json_string(out: &mut String, s: &str) {
     out.push('"');
     for c in s.chars() {
         match c {
