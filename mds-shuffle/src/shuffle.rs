@@ -532,28 +532,6 @@ impl<'a> PosGen<'a> {
         self.left = z;
         Ok(true)
     }
-
-    /// Position of the next sample (`k + shift`, one f64 add).
-    #[inline]
-    fn next(&mut self, k: u64, erng: &mut Generator) -> Result<f64> {
-        while self.left == 0 {
-            if !self.open_span(erng)? {
-                // Unreachable for k < m: the spans cover m samples.
-                return Ok(f64::INFINITY);
-            }
-        }
-        self.left -= 1;
-        let shift = self.low + self.range * erng.next_double();
-        #[allow(clippy::cast_precision_loss)]
-        let kf = k as f64;
-        Ok(kf + shift)
-    }
-
-    /// Draws for trailing empty spans, which the reference still makes.
-    fn finish(&mut self, erng: &mut Generator) -> Result<()> {
-        while self.open_span(erng)? {}
-        Ok(())
-    }
 }
 
 /// Bin width (in position units) of py1e's windowed sort: 2^16 keeps a bin's counters and
@@ -596,29 +574,41 @@ impl<T: Id> WindowSorter<T> {
     ) -> Result<()> {
         let mut base_bin = 0u64;
         let mut write = 0usize;
-        for k in 0..vals.len() {
-            let pos = positions.next(k as u64, erng)?;
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            // pos >= 0 (see PosGen), so truncation is floor
-            let bin = (pos as u64) >> BIN_SHIFT;
-            // bin >= base_bin: only bins below k + 1 - window have been retired.
-            let rel = usize::try_from(bin.saturating_sub(base_bin)).unwrap_or(usize::MAX);
-            while self.bins.len() <= rel {
-                let v = self.spare.pop().unwrap_or_default();
-                self.bins.push_back(v);
-            }
-            self.bins[rel].push((pos, vals[k]));
-            let limit = (k as u64 + 1).saturating_sub(self.window);
-            while !self.bins.is_empty() && (base_bin + 1) << BIN_SHIFT <= limit {
-                write = self.emit_front(base_bin, vals, write);
-                base_bin += 1;
+        let mut k = 0usize;
+        // Span by span: one block-size draw, then the span's shifts (the reference's order).
+        while positions.open_span(erng)? {
+            let (low, range) = (positions.low, positions.range);
+            let end = k
+                .saturating_add(usize::try_from(positions.left).unwrap_or(usize::MAX))
+                .min(vals.len());
+            positions.left = 0;
+            while k < end {
+                let shift = low + range * erng.next_double();
+                #[allow(clippy::cast_precision_loss)] // exact below 2^53 samples per node
+                let pos = k as f64 + shift;
+                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+                // pos >= 0 (see PosGen), so truncation is floor
+                let bin = (pos as u64) >> BIN_SHIFT;
+                // bin >= base_bin: only bins below k + 1 - window have been retired.
+                let rel = usize::try_from(bin.saturating_sub(base_bin)).unwrap_or(usize::MAX);
+                while self.bins.len() <= rel {
+                    let v = self.spare.pop().unwrap_or_default();
+                    self.bins.push_back(v);
+                }
+                self.bins[rel].push((pos, vals[k]));
+                k += 1;
+                let limit = (k as u64).saturating_sub(self.window);
+                while !self.bins.is_empty() && (base_bin + 1) << BIN_SHIFT <= limit {
+                    write = self.emit_front(base_bin, vals, write);
+                    base_bin += 1;
+                }
             }
         }
         while !self.bins.is_empty() {
             write = self.emit_front(base_bin, vals, write);
             base_bin += 1;
         }
-        positions.finish(erng)
+        Ok(())
     }
 
     fn emit_front(&mut self, bin_no: u64, vals: &mut [T], mut write: usize) -> usize {
