@@ -8,7 +8,8 @@ use std::path::Path;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
-use mds_dataset::{ResumeState, Stream, StreamingDataset, World};
+use futures::{FutureExt, StreamExt};
+use mds_dataset::{ResumeState, Sample, SampleStream, Stream, StreamingDataset, World};
 use pyo3::exceptions::PyValueError;
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
@@ -217,7 +218,10 @@ impl PyDataset {
     }
 
     /// Starts `epoch` for DataLoader worker `worker_id` of `num_workers` (resuming `resume`
-    /// when given) and returns the iterator over this worker's samples.
+    /// when given) and returns the iterator over this worker's samples: with `prefetch`, fed
+    /// by the prefetch pipeline (`predownload` samples ahead); without, reading each sample
+    /// on demand (what subclasses that override `get_item` use, through `sample_ids`).
+    #[pyo3(signature = (epoch, resume, worker_id, num_workers, prefetch = true))]
     fn begin_epoch(
         &self,
         py: Python<'_>,
@@ -225,6 +229,7 @@ impl PyDataset {
         resume: Option<&Bound<'_, PyDict>>,
         worker_id: u32,
         num_workers: u32,
+        prefetch: bool,
     ) -> PyResult<SampleIter> {
         let resume = resume_from(resume)?;
         let world = world(worker_id, num_workers)?;
@@ -232,13 +237,26 @@ impl PyDataset {
         if let Some(r) = resume {
             self.inner.load_state_dict(r);
         }
-        let plan = py
-            .detach(|| self.inner.begin_epoch(world))
-            .map_err(PyMdsError::from)?;
+        let handle = crate::runtime::handle()?;
+        let source = if prefetch {
+            let inner = &self.inner;
+            let stream = py
+                .detach(|| {
+                    let _entered = handle.enter();
+                    inner.stream_for(world)
+                })
+                .map_err(PyMdsError::from)?;
+            Source::Stream(Mutex::new(stream))
+        } else {
+            let plan = py
+                .detach(|| self.inner.begin_epoch(world))
+                .map_err(PyMdsError::from)?;
+            Source::Ids(plan.sample_ids, 0)
+        };
         Ok(SampleIter {
             inner: self.inner.clone(),
-            ids: plan.sample_ids,
-            pos: 0,
+            source,
+            handle,
             allow_pickle: self.allow_pickle,
             plans: Arc::clone(&self.plans),
         })
@@ -262,15 +280,75 @@ impl PyDataset {
     }
 }
 
+/// How long one wait for a sample lasts before Python signals are checked (Ctrl-C).
+const TICK: Duration = Duration::from_millis(100);
+
+/// Where an iterator's samples come from.
+enum Source {
+    /// The prefetch pipeline of mds-dataset.
+    Stream(Mutex<SampleStream>),
+    /// Sample ids read on demand, and the position reached.
+    Ids(Vec<u64>, usize),
+}
+
+impl std::fmt::Debug for Source {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Source::Stream(s) => f.debug_tuple("Stream").field(s).finish(),
+            Source::Ids(ids, pos) => write!(f, "Ids({} of {})", pos, ids.len()),
+        }
+    }
+}
+
 /// Iterator over one worker's samples of one epoch (yields dicts).
+///
+/// Waits for the next sample with the GIL released, in slices of 100 ms between which
+/// Python signals are checked, so Ctrl-C interrupts a training loop stuck on a slow bucket.
 #[pyclass(module = "mds._native", name = "SampleIter")]
 #[derive(Debug)]
 pub struct SampleIter {
     inner: StreamingDataset,
-    ids: Vec<u64>,
-    pos: usize,
+    source: Source,
+    handle: tokio::runtime::Handle,
     allow_pickle: bool,
     plans: Arc<Mutex<Plans>>,
+}
+
+impl SampleIter {
+    fn next_sample(&mut self, py: Python<'_>) -> PyResult<Option<Sample>> {
+        match &mut self.source {
+            Source::Ids(ids, pos) => {
+                let Some(&id) = ids.get(*pos) else {
+                    return Ok(None);
+                };
+                *pos += 1;
+                let index =
+                    i64::try_from(id).map_err(|_| PyValueError::new_err("sample id too large"))?;
+                let inner = &self.inner;
+                let sample = py.detach(|| inner.get(index)).map_err(PyMdsError::from)?;
+                Ok(Some(sample))
+            }
+            Source::Stream(stream) => {
+                let stream = stream.get_mut().unwrap_or_else(PoisonError::into_inner);
+                // A ready sample costs one poll; only a real wait goes through the timer.
+                if let Some(item) = stream.next().now_or_never() {
+                    return item.transpose().map_err(|e| PyMdsError::from(e).into());
+                }
+                let handle = &self.handle;
+                loop {
+                    let step = py.detach(|| {
+                        handle.block_on(async { tokio::time::timeout(TICK, stream.next()).await })
+                    });
+                    match step {
+                        Ok(item) => {
+                            return item.transpose().map_err(|e| PyMdsError::from(e).into());
+                        }
+                        Err(_elapsed) => py.check_signals()?,
+                    }
+                }
+            }
+        }
+    }
 }
 
 #[pymethods]
@@ -280,13 +358,9 @@ impl SampleIter {
     }
 
     fn __next__<'py>(&mut self, py: Python<'py>) -> PyResult<Option<Bound<'py, PyDict>>> {
-        let Some(&id) = self.ids.get(self.pos) else {
+        let Some(sample) = self.next_sample(py)? else {
             return Ok(None);
         };
-        self.pos += 1;
-        let index = i64::try_from(id).map_err(|_| PyValueError::new_err("sample id too large"))?;
-        let inner = &self.inner;
-        let sample = py.detach(|| inner.get(index)).map_err(PyMdsError::from)?;
         let plan = self
             .plans
             .lock()
@@ -297,11 +371,20 @@ impl SampleIter {
 
     /// Samples left to yield.
     fn __len__(&self) -> usize {
-        self.ids.len() - self.pos
+        match &self.source {
+            Source::Stream(s) => s
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .num_samples(),
+            Source::Ids(ids, pos) => ids.len() - pos,
+        }
     }
 
-    /// The global sample ids this iterator yields (all of them, in order).
+    /// The global sample ids this iterator yields (empty for a prefetching iterator).
     fn sample_ids(&self) -> Vec<u64> {
-        self.ids.clone()
+        match &self.source {
+            Source::Stream(_) => Vec::new(),
+            Source::Ids(ids, _) => ids.clone(),
+        }
     }
 }

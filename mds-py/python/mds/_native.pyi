@@ -58,7 +58,12 @@ class Dataset:
     def get(self, index: int) -> dict[str, Any]:
         """Sample ``index`` (negative counts from the end); downloads its shard if needed."""
     def begin_epoch(
-        self, epoch: int, resume: dict[str, Any] | None, worker_id: int, num_workers: int
+        self,
+        epoch: int,
+        resume: dict[str, Any] | None,
+        worker_id: int,
+        num_workers: int,
+        prefetch: bool = True,
     ) -> SampleIter:
         """Start ``epoch`` for one DataLoader worker; iterate the result for its samples."""
     def state_dict(

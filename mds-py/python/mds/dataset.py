@@ -276,8 +276,9 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
         worker_id, num_workers = (info.id, info.num_workers) if info is not None else (0, 1)
         epoch, resume = self._shared.claim(num_workers)
         native = self._native()
-        samples = native.begin_epoch(epoch, resume, worker_id, num_workers)
         cls = type(self)
+        custom = cls.__getitem__ is not StreamingDataset.__getitem__ or cls.get_item is not StreamingDataset.get_item
+        samples = native.begin_epoch(epoch, resume, worker_id, num_workers, not custom)
         if cls.__getitem__ is not StreamingDataset.__getitem__:  # a subclass transforms samples
             return (self[i] for i in samples.sample_ids())
         if cls.get_item is not StreamingDataset.get_item:
