@@ -696,20 +696,24 @@ fn wheel_and_smoke(work: &Path, v: Version) -> Result {
     }
     let dist = test::target_dir(work).join(format!("dist/{v}"));
     let _ = std::fs::remove_dir_all(&dist);
+    // the wheel from the workspace (the test suite's `maturin develop --release` left its
+    // build in the shared target dir), the sdist on its own: `build --sdist` would compile
+    // everything again from the unpacked sdist, and `cargo package` has already checked that
+    // the crates build from their packaged sources
     cmd::run(cmd::with_target_dir(
         tools
             .command("maturin")
-            .args([
-                "build",
-                "--release",
-                "--sdist",
-                "-m",
-                "mds-py/Cargo.toml",
-                "--out",
-            ])
+            .args(["build", "--release", "-m", "mds-py/Cargo.toml", "--out"])
             .arg(&dist)
             .current_dir(work),
     ))?;
+    cmd::run(
+        tools
+            .command("maturin")
+            .args(["sdist", "-m", "mds-py/Cargo.toml", "--out"])
+            .arg(&dist)
+            .current_dir(work),
+    )?;
     let files: Vec<PathBuf> = std::fs::read_dir(&dist)?
         .flatten()
         .map(|e| e.path())
