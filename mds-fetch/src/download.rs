@@ -5,7 +5,6 @@ use std::path::{Path, PathBuf};
 
 use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
-use tokio::io::AsyncWriteExt;
 
 use crate::compression;
 use crate::error::{Error, Result};
@@ -62,15 +61,17 @@ pub async fn download(
     opts: &DownloadOptions,
 ) -> Result<u64> {
     let url = || fetcher.url(key);
-    let mut hasher = match expected.hash {
+    let hasher = match expected.hash {
         Some((algo, _)) => Some(Hasher::new(algo)?),
         None => None,
     };
     let part = opts.part_size_bytes.max(1);
-    let mut file = tokio::fs::File::create(dest)
-        .await
-        .map_err(|e| Error::io(dest, e))?;
-
+    let file = std::fs::File::create(dest).map_err(|e| Error::io(dest, e))?;
+    let mut sink = Sink {
+        state: Some((file, hasher)),
+        pending: None,
+        dest: dest.to_path_buf(),
+    };
     let size = match expected.size_bytes {
         Some(s) if s <= part => {
             // small object of known size: one whole GET, no HEAD
@@ -82,7 +83,7 @@ pub async fn download(
                     actual: data.len() as u64,
                 });
             }
-            write(&mut file, dest, &data, hasher.as_mut()).await?;
+            sink.push(data, &url).await?;
             s
         }
         _ => {
@@ -100,14 +101,14 @@ pub async fn download(
             let mut parts = futures::stream::iter(ranges)
                 .map(|r| get_part(fetcher, key, r, &opts.retry))
                 .buffered(opts.parts_in_flight.max(1));
+            // the previous part is written on the blocking pool while the next ones arrive
             while let Some(data) = parts.try_next().await? {
-                write(&mut file, dest, &data, hasher.as_mut()).await?;
+                sink.push(data, &url).await?;
             }
             size
         }
     };
-    file.flush().await.map_err(|e| Error::io(dest, e))?;
-    file.sync_all().await.map_err(|e| Error::io(dest, e))?;
+    let hasher = sink.finish(&url).await?;
     if let (Some(h), Some((algo, want))) = (hasher, expected.hash) {
         let got = h.finish_hex();
         if !got.eq_ignore_ascii_case(want) {
@@ -120,6 +121,57 @@ pub async fn download(
         }
     }
     Ok(size)
+}
+
+type WriteState = (std::fs::File, Option<Hasher>);
+
+/// Writes parts in order, each on tokio's blocking pool (short tasks, so paused test clocks
+/// still auto-advance), overlapping the write of one part with the download of the next.
+struct Sink {
+    state: Option<WriteState>,
+    pending: Option<tokio::task::JoinHandle<Result<WriteState>>>,
+    dest: PathBuf,
+}
+
+impl Sink {
+    async fn wait(&mut self, url: &(dyn Fn() -> String + Sync)) -> Result<()> {
+        if let Some(p) = self.pending.take() {
+            let state = p.await.map_err(|e| Error::Task {
+                url: url(),
+                source: Box::new(e),
+            })??;
+            self.state = Some(state);
+        }
+        Ok(())
+    }
+
+    async fn push(&mut self, data: Bytes, url: &(dyn Fn() -> String + Sync)) -> Result<()> {
+        self.wait(url).await?;
+        let (mut file, mut hasher) = self.state.take().expect("state is back after wait");
+        let dest = self.dest.clone();
+        self.pending = Some(tokio::task::spawn_blocking(move || {
+            use std::io::Write;
+            if let Some(h) = hasher.as_mut() {
+                h.update(&data);
+            }
+            file.write_all(&data).map_err(|e| Error::io(&dest, e))?;
+            Ok((file, hasher))
+        }));
+        Ok(())
+    }
+
+    async fn finish(mut self, url: &(dyn Fn() -> String + Sync)) -> Result<Option<Hasher>> {
+        self.wait(url).await?;
+        let (file, hasher) = self.state.take().expect("state is back after wait");
+        let dest = self.dest.clone();
+        tokio::task::spawn_blocking(move || file.sync_all().map_err(|e| Error::io(&dest, e)))
+            .await
+            .map_err(|e| Error::Task {
+                url: url(),
+                source: Box::new(e),
+            })??;
+        Ok(hasher)
+    }
 }
 
 async fn get_part(
@@ -145,18 +197,6 @@ async fn get_part(
             }
         })
         .await
-}
-
-async fn write(
-    file: &mut tokio::fs::File,
-    dest: &Path,
-    data: &[u8],
-    hasher: Option<&mut Hasher>,
-) -> Result<()> {
-    if let Some(h) = hasher {
-        h.update(data);
-    }
-    file.write_all(data).await.map_err(|e| Error::io(dest, e))
 }
 
 /// The whole object `key` in memory, with retries and the per-request timeout (for

@@ -145,7 +145,20 @@ mod tests {
             ("xxh32", "32d153ff"),
             ("xxh64", "44bc2cf5ad770999"),
             ("xxh3_64", "78af5f94892f3950"),
+            ("xxh128", "06b05ab6733a618578af5f94892f3950"),
+            ("xxh3_128", "06b05ab6733a618578af5f94892f3950"),
         ];
+        let prefixes = [
+            ("blake2b", "ba80a53f981c4d0d"),
+            ("blake2s", "508c5e8c327c14e2"),
+            ("sha3_256", "3a985da74fe225b2"),
+        ];
+        for (algo, want) in prefixes {
+            assert!(
+                hex_digest(algo, b"abc").unwrap().starts_with(want),
+                "{algo}"
+            );
+        }
         for (algo, want) in cases {
             assert_eq!(hex_digest(algo, b"abc").unwrap(), want, "{algo}");
         }
