@@ -242,6 +242,26 @@ mod tests {
             ),
             ("xxh32", "32d153ff"),
             ("xxh64", "44bc2cf5ad770999"),
+            ("xxh3_64", "78af5f94892f3950"),
+            ("xxh128", "06b05ab6733a618578af5f94892f3950"),
+            ("xxh3_128", "06b05ab6733a618578af5f94892f3950"),
+            (
+                "sha224",
+                "23097d223405d8228642a477bda255b32aadbce4bda0b3f7e36c9da7",
+            ),
+            (
+                "sha3_256",
+                "3a985da74fe225b2045c172d6bd390bd855f086e3e9d525b46bfe24511431532",
+            ),
+            (
+                "blake2s",
+                "508c5e8c327c14e2e1a72ba34eeb452f37458b209ed63a294d999b4c86675982",
+            ),
+            (
+                "blake2b",
+                "ba80a53f981c4d0d6a2797b69f12f6e94c212f14685ac4b74b12bb6fdbffa2d1\
+                 7d87c5392aab792dc252d5de4533cc9518d38aa8dbf1925ab92386edd4009923",
+            ),
         ];
         for (name, want) in cases {
             let alg: HashAlgorithm = name.parse().unwrap();
