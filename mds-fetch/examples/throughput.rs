@@ -9,7 +9,7 @@
 //!
 //! Settings (env): `MDS_TEST_S3_ENDPOINT` (required), `MDS_TEST_BUCKET` (`mds-test`),
 //! `BENCH_OBJECTS` (24), `BENCH_OBJECT_MIB` (16), `BENCH_CONCURRENCY` (8), `BENCH_ROUNDS` (3),
-//! `BENCH_PART_MIB` (16, mds-fetch's ranged-GET part size), `BENCH_DIR` (temp dir for files).
+//! `BENCH_PART_MIB` (64, mds-fetch's ranged-GET part size), `BENCH_DIR` (temp dir for files).
 #![allow(clippy::print_stdout, reason = "a benchmark prints its figures")]
 #![allow(
     clippy::too_many_lines,
@@ -44,7 +44,7 @@ async fn main() -> Res<()> {
     let mib = var("BENCH_OBJECT_MIB", 16);
     let conc = var("BENCH_CONCURRENCY", 8);
     let rounds = var("BENCH_ROUNDS", 3);
-    let part_mib = var("BENCH_PART_MIB", 16);
+    let part_mib = var("BENCH_PART_MIB", 64);
     let prefix = format!("bench-{}", std::process::id());
 
     let store = Arc::new(

@@ -16,7 +16,9 @@ use crate::retry::RetryPolicy;
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct DownloadOptions {
     /// Objects larger than this are fetched as concurrent ranged GETs of this many bytes;
-    /// smaller ones with one GET. Default 16 MiB.
+    /// smaller ones with one GET. Default 64 MiB, the reference's default shard `size_limit`,
+    /// so ordinary shards take one GET (many shards are fetched at once anyway, and some
+    /// servers, moto among them, serve many small ranges much slower than whole objects).
     pub part_size_bytes: u64,
     /// Ranged GETs of one object in flight at a time. Default 4.
     pub parts_in_flight: usize,
@@ -27,7 +29,7 @@ pub struct DownloadOptions {
 impl Default for DownloadOptions {
     fn default() -> Self {
         Self {
-            part_size_bytes: 16 << 20,
+            part_size_bytes: 64 << 20,
             parts_in_flight: 4,
             retry: RetryPolicy::default(),
         }
