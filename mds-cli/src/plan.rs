@@ -36,13 +36,16 @@ pub(crate) struct Args {
     /// Epoch (0-based).
     #[arg(long, default_value_t = 0)]
     epoch: u64,
-    /// Canonical nodes [default: 64 x nodes for py1s/py2s, else nodes].
+    /// Canonical nodes, at most 2^32 [default (also for 0, as in the reference): 64 x nodes
+    /// for py1s/py2s, else nodes].
     #[arg(long)]
     num_canonical_nodes: Option<u64>,
-    /// Shuffle block size [default: max(4000000 / canonical nodes, 262144)].
+    /// Shuffle block size [default: max(4000000 / canonical nodes, 262144)]; py1e, py1br and
+    /// py1b reject 0 when shuffling, as the reference does.
     #[arg(long)]
     shuffle_block_size: Option<u64>,
-    /// Physical nodes.
+    /// Physical nodes (`num_physical_nodes`), at least 1. The padded partition
+    /// (nodes x ranks x workers x batches x batch size) may hold at most 2^40 entries.
     #[arg(long, default_value_t = 1)]
     nodes: u64,
     /// Ranks (devices) per node.
@@ -121,12 +124,50 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         initial_physical_nodes: args.initial_nodes,
         ..EpochParams::default()
     };
-    let plan = EpochPlan::new(&params).context("cannot plan the epoch")?;
+    let plan = EpochPlan::new(&params).map_err(|e| {
+        let flags = flags_of(&e);
+        let err = anyhow::Error::new(e);
+        if flags.is_empty() {
+            err.context("cannot plan the epoch")
+        } else {
+            err.context(format!("cannot plan the epoch (check {flags})"))
+        }
+    })?;
     let stdout = std::io::stdout();
     let mut out = BufWriter::with_capacity(1 << 20, stdout.lock());
     write_plan(&mut out, &args, &plan).context("cannot write the plan")?;
     out.flush().context("cannot write the plan")?;
     Ok(ExitCode::SUCCESS)
+}
+
+/// The command-line flags behind a planning error, for the message (`""` when none applies).
+fn flags_of(err: &mds_shuffle::Error) -> &'static str {
+    use mds_shuffle::Error as E;
+    let name = match err {
+        E::TooLarge { name, .. } | E::InvalidParam { name, .. } => *name,
+        E::BlockSizeTooSmall { .. } => "shuffle_block_size",
+        E::PartitionTooLarge { .. } => {
+            return "--nodes, --ranks-per-node, --workers-per-rank, --batch-size";
+        }
+        E::EmptyCanonicalNode { .. } => "num_canonical_nodes",
+        E::IndivisibleNodes { .. } => "num_canonical_nodes_and_nodes",
+        E::ResumeBeyondEpoch { .. } => "sample_in_epoch",
+        E::GlobalBatchIndivisible { .. } => "initial_physical_nodes",
+        _ => "",
+    };
+    match name {
+        "num_physical_nodes" => "--nodes",
+        "num_canonical_nodes" => "--num-canonical-nodes",
+        "num_canonical_nodes_and_nodes" => "--num-canonical-nodes, --nodes",
+        "shuffle_block_size" => "--shuffle-block-size",
+        "ranks_per_node" => "--ranks-per-node",
+        "workers_per_rank" => "--workers-per-rank",
+        "batch_size" => "--batch-size",
+        "sample_in_epoch" => "--sample-in-epoch",
+        "initial_physical_nodes" => "--initial-nodes",
+        n if n.contains("samples_per_shard") => "the dataset's shard sizes / --samples-per-shard",
+        _ => "",
+    }
 }
 
 /// Streams the JSON object (the partition can be far larger than memory would like).

@@ -133,3 +133,114 @@ fn bad_input_is_a_clear_error() {
     assert!(!out.status.success());
     assert!(String::from_utf8_lossy(&out.stderr).contains("/nonexistent/dataset"));
 }
+
+/// `mds plan ARGS` must fail with exit status 1 (an error, not a panic's 101) and a message
+/// holding every `needles` entry.
+fn plan_fails(args: &[&str], needles: &[&str]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_mds"))
+        .arg("plan")
+        .args(args)
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "mds plan {args:?}: {stderr}");
+    assert!(
+        out.stdout.is_empty(),
+        "mds plan {args:?} printed a partial plan"
+    );
+    for needle in needles {
+        assert!(stderr.contains(needle), "mds plan {args:?}: {stderr}");
+    }
+}
+
+#[test]
+fn absurd_sizes_are_errors_naming_the_parameter() {
+    let max = "1099511627776"; // mds_shuffle::MAX_SAMPLES
+    plan_fails(
+        &["--samples-per-shard", "18446744073709551615", "--shuffle"],
+        &["--samples-per-shard", "samples_per_shard", max],
+    );
+    plan_fails(
+        &["--samples-per-shard", "18446744073709551615,1"],
+        &["samples_per_shard"],
+    );
+    plan_fails(
+        &[
+            "--samples-per-shard",
+            "100",
+            "--batch-size",
+            "18446744073709551615",
+        ],
+        &["--batch-size", "batch_size = 18446744073709551615", max],
+    );
+    plan_fails(
+        &[
+            "--samples-per-shard",
+            "100",
+            "--workers-per-rank",
+            "4294967295",
+            "--ranks-per-node",
+            "4294967295",
+        ],
+        &[
+            "--workers-per-rank",
+            "[1, 4294967295, 4294967295, 1, 1]",
+            max,
+        ],
+    );
+    plan_fails(
+        &[
+            "--samples-per-shard",
+            "100",
+            "--num-canonical-nodes",
+            "18446744073709551615",
+        ],
+        &["--num-canonical-nodes", "num_canonical_nodes"],
+    );
+}
+
+#[test]
+fn zero_parameters_are_named() {
+    plan_fails(
+        &[
+            "--samples-per-shard",
+            "100",
+            "--shuffle",
+            "--shuffle-block-size",
+            "0",
+        ],
+        &["--shuffle-block-size", "shuffle_block_size = 0"],
+    );
+    plan_fails(
+        &["--samples-per-shard", "100", "--nodes", "0"],
+        &["--nodes", "num_physical_nodes = 0"],
+    );
+    plan_fails(
+        &["--samples-per-shard", "100", "--batch-size", "0"],
+        &["--batch-size", "batch_size = 0"],
+    );
+    // Unused without --shuffle, as in the reference.
+    let got = plan(&[
+        "--samples-per-shard".into(),
+        "5".into(),
+        "--shuffle-block-size".into(),
+        "0".into(),
+    ]);
+    assert_eq!(got["shuffle_block_size"], 0);
+    // The reference treats 0 canonical nodes as unset and defaults it (nodes for py1e,
+    // 64 x nodes for py1s); the plan reports the value used.
+    for (algo, want) in [("py1e", 2), ("py1s", 128)] {
+        let got = plan(&[
+            "--samples-per-shard".into(),
+            "1000".into(),
+            "--nodes".into(),
+            "2".into(),
+            "--num-canonical-nodes".into(),
+            "0".into(),
+            "--shuffle".into(),
+            "--shuffle-algo".into(),
+            algo.into(),
+        ]);
+        assert_eq!(got["num_canonical_nodes"], want, "{algo}");
+    }
+}

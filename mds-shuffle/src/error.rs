@@ -127,6 +127,36 @@ pub enum Error {
         /// The name given.
         name: String,
     },
+    /// A size parameter (or a total derived from parameters) exceeds what mds plans; see
+    /// [`crate::MAX_SAMPLES`] and [`crate::MAX_CANONICAL_NODES`].
+    #[error("{name} = {value} exceeds the supported maximum of {max}")]
+    TooLarge {
+        /// The parameter (or derived total) as the reference spells it.
+        name: &'static str,
+        /// The value given or derived.
+        value: u64,
+        /// The bound.
+        max: u64,
+    },
+    /// The padded partition `(nodes, ranks_per_node, workers_per_rank, batches, batch_size)`
+    /// holds more than [`crate::MAX_SAMPLES`] entries.
+    #[error(
+        "the partition of shape {shape:?} (nodes, ranks_per_node, workers_per_rank, batches, batch_size) holds more than {max} entries; lower those parameters"
+    )]
+    PartitionTooLarge {
+        /// `[nodes, ranks_per_node, workers_per_rank, batches, batch_size]`.
+        shape: [u64; 5],
+        /// The bound on entries, padding included.
+        max: u64,
+    },
+    /// Memory for the permutation or sample map cannot be allocated.
+    #[error("cannot allocate {what} of {count} entries")]
+    OutOfMemory {
+        /// What was being allocated.
+        what: &'static str,
+        /// Entries requested.
+        count: u64,
+    },
     /// A count overflows the platform's integer types.
     #[error("{what} overflows")]
     Overflow {

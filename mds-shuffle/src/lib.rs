@@ -39,6 +39,17 @@ pub mod sampling;
 mod shuffle;
 
 pub use error::{Error, Result};
+
+/// Largest epoch mds plans, in samples, and largest padded partition, in entries
+/// (`nodes * ranks_per_node * workers_per_rank * batches * batch_size`): 2^40 (about 1.1e12).
+/// A shuffled epoch holds its permutation in memory (4 or 8 bytes a sample) and the reference
+/// materializes the partition as int64 (8 TiB at this size), so larger values are input
+/// errors ([`Error::TooLarge`], [`Error::PartitionTooLarge`]), not plans.
+pub const MAX_SAMPLES: u64 = 1 << 40;
+
+/// Largest `num_canonical_nodes` mds plans: 2^32. Shuffles and partitions do work per
+/// canonical node, so more would run for hours before failing ([`Error::TooLarge`]).
+pub const MAX_CANONICAL_NODES: u64 = 1 << 32;
 pub use partition::{Partition, PartitionAlgo, PartitionParams, WorkerIter};
 pub use plan::{EpochParams, EpochPlan, worker_sample_ids};
 pub use sampling::{SampleMap, SamplingMethod, StreamWeight};

@@ -139,6 +139,13 @@ fn nonzero(name: &'static str, value: u64) -> Result<()> {
     Ok(())
 }
 
+fn at_most(name: &'static str, value: u64, max: u64) -> Result<()> {
+    if value > max {
+        return Err(Error::TooLarge { name, value, max });
+    }
+    Ok(())
+}
+
 /// Python slice `[start:stop]` on a length-`len` axis (negative indices from the end):
 /// the resolved `(start, stop)`, `stop >= start`.
 fn py_slice(len: u64, start: i128, stop: i128) -> (u64, u64) {
@@ -198,6 +205,7 @@ impl Orig {
         let of = s % r;
         if of != 0 {
             let under = r - of;
+            // r, under <= MAX_SAMPLES (checked in `Partition::new`): no overflow.
             if r + under - 1 <= s {
                 let (a, _) = py_slice(
                     s,
@@ -206,7 +214,9 @@ impl Orig {
                 );
                 rank_pad_from = Some(a);
             }
-            s2 = s + under;
+            s2 = s
+                .checked_add(under)
+                .ok_or_else(|| overflow("rank-padded node size"))?;
         }
         let per_rank = s2 / r;
         let wb = w
@@ -345,6 +355,12 @@ impl Partition {
         nonzero("ranks_per_node", r)?;
         nonzero("workers_per_rank", w)?;
         nonzero("batch_size", b)?;
+        at_most("num_canonical_nodes", c, crate::MAX_CANONICAL_NODES)?;
+        at_most("num_physical_nodes", p, crate::MAX_SAMPLES)?;
+        at_most("ranks_per_node", r, crate::MAX_SAMPLES)?;
+        at_most("workers_per_rank", w, crate::MAX_SAMPLES)?;
+        at_most("batch_size", b, crate::MAX_SAMPLES)?;
+        at_most("num_samples", n, crate::MAX_SAMPLES)?;
         let world = r.checked_mul(p).ok_or_else(|| overflow("world size"))?;
         let limit = u128::from(n) + u128::from(world - n % world);
         if limit < u128::from(drop_first) {
@@ -380,10 +396,19 @@ impl Partition {
         let batches = match &layout {
             Layout::Orig(o) | Layout::Sliced { inner: o, .. } => o.batches,
         };
-        Ok(Self {
-            layout,
-            shape: [p, r, w, batches, b],
-        })
+        let shape = [p, r, w, batches, b];
+        // Bound the walk too when there are no batches (every loop over the shape ends).
+        let entries = shape
+            .iter()
+            .try_fold(1u64, |acc, &d| acc.checked_mul(d.max(1)))
+            .filter(|&e| e <= crate::MAX_SAMPLES);
+        if entries.is_none() {
+            return Err(Error::PartitionTooLarge {
+                shape,
+                max: crate::MAX_SAMPLES,
+            });
+        }
+        Ok(Self { layout, shape })
     }
 
     /// `[nodes, ranks_per_node, workers_per_rank, batches_per_worker, batch_size]`.

@@ -100,6 +100,7 @@ impl EpochPlan {
     /// Plans the epoch described by `params`.
     pub fn new(params: &EpochParams) -> Result<Self> {
         let p = params;
+        Self::check_sizes(p)?;
         let shards_per_stream = if p.shards_per_stream.is_empty() {
             vec![p.samples_per_shard.len() as u64]
         } else {
@@ -127,6 +128,13 @@ impl EpochPlan {
         };
         let (choose_per_stream, epoch_size) =
             apply_weights(&per_stream, &weights, p.epoch_size, p.seed)?;
+        if epoch_size > crate::MAX_SAMPLES {
+            return Err(Error::TooLarge {
+                name: "epoch size (after stream weights)",
+                value: epoch_size,
+                max: crate::MAX_SAMPLES,
+            });
+        }
         let (shuffle_units, map) = resample_streams(&ResampleParams {
             samples_per_shard: p.samples_per_shard.clone(),
             shards_per_stream,
@@ -249,6 +257,57 @@ impl EpochPlan {
             };
             self.map.get(big)
         })
+    }
+
+    /// Rejects parameters too large to plan before anything is allocated or walked.
+    fn check_sizes(p: &EpochParams) -> Result<()> {
+        let total = p
+            .samples_per_shard
+            .iter()
+            .try_fold(0u64, |acc, &n| acc.checked_add(n))
+            .filter(|&t| t <= crate::MAX_SAMPLES);
+        if total.is_none() {
+            return Err(Error::TooLarge {
+                name: "total samples (sum of samples_per_shard)",
+                value: p
+                    .samples_per_shard
+                    .iter()
+                    .fold(0u64, |acc, &n| acc.saturating_add(n)),
+                max: crate::MAX_SAMPLES,
+            });
+        }
+        if let Some(e) = p.epoch_size.filter(|&e| e > crate::MAX_SAMPLES) {
+            return Err(Error::TooLarge {
+                name: "epoch_size",
+                value: e,
+                max: crate::MAX_SAMPLES,
+            });
+        }
+        if let Some(c) = p
+            .num_canonical_nodes
+            .filter(|&c| c > crate::MAX_CANONICAL_NODES)
+        {
+            return Err(Error::TooLarge {
+                name: "num_canonical_nodes",
+                value: c,
+                max: crate::MAX_CANONICAL_NODES,
+            });
+        }
+        if p.num_physical_nodes == 0 {
+            return Err(Error::InvalidParam {
+                name: "num_physical_nodes",
+                value: 0,
+                reason: "must be at least 1",
+            });
+        }
+        if p.num_physical_nodes > crate::MAX_SAMPLES {
+            return Err(Error::TooLarge {
+                name: "num_physical_nodes",
+                value: p.num_physical_nodes,
+                max: crate::MAX_SAMPLES,
+            });
+        }
+        Ok(())
     }
 
     /// The sample ids worker `(node, rank, worker)` yields, in order, padding skipped (what

@@ -72,7 +72,7 @@ pub fn apply_weights(
         .iter()
         .all(|w| matches!(w, StreamWeight::Unspecified));
     if relative || (unspecified && epoch_size.is_some()) {
-        let total_samples: u64 = samples_per_stream.iter().sum();
+        let total_samples = checked_sum(samples_per_stream)?;
         let e = epoch_size.unwrap_or(total_samples);
         #[allow(clippy::cast_precision_loss)]
         let props: Vec<f64> = if relative {
@@ -126,8 +126,18 @@ pub fn apply_weights(
             },
         )
         .collect();
-    let e = choose.iter().sum();
+    let e = checked_sum(&choose)?;
     Ok((choose, e))
+}
+
+/// Sum of sample counts, or [`Error::Overflow`].
+fn checked_sum(counts: &[u64]) -> Result<u64> {
+    counts
+        .iter()
+        .try_fold(0u64, |acc, &n| acc.checked_add(n))
+        .ok_or(Error::Overflow {
+            what: "epoch size (sum of stream samples)",
+        })
 }
 
 /// Samples chosen from each shard of one stream (`get_sampling`): whole copies first, then
@@ -325,8 +335,15 @@ pub fn resample_streams(p: &ResampleParams) -> Result<(Vec<u64>, SampleMap)> {
     };
     let mut rng = Generator::new(seed);
     let mut units = Vec::new();
-    let mut small: Vec<u64> =
-        Vec::with_capacity(usize::try_from(chooses.iter().sum::<u64>()).unwrap_or(0));
+    let count = checked_sum(&chooses)?;
+    let mut small: Vec<u64> = Vec::new();
+    usize::try_from(count)
+        .ok()
+        .and_then(|n| small.try_reserve_exact(n).ok())
+        .ok_or(Error::OutOfMemory {
+            what: "resampling map",
+            count,
+        })?;
     for ((&z, &ch), &off) in p.samples_per_shard.iter().zip(&chooses).zip(&offsets) {
         if z == 0 {
             continue;

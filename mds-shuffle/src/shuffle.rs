@@ -199,9 +199,20 @@ pub fn shuffle(shard_sizes: &[u64], params: &ShuffleParams) -> Result<Permutatio
             what: "total sample count",
         })?;
     }
-    usize::try_from(total).map_err(|_| Error::Overflow {
-        what: "total sample count",
-    })?;
+    if total > crate::MAX_SAMPLES {
+        return Err(Error::TooLarge {
+            name: "total samples (sum of shard sizes)",
+            value: total,
+            max: crate::MAX_SAMPLES,
+        });
+    }
+    if params.num_canonical_nodes > crate::MAX_CANONICAL_NODES {
+        return Err(Error::TooLarge {
+            name: "num_canonical_nodes",
+            value: params.num_canonical_nodes,
+            max: crate::MAX_CANONICAL_NODES,
+        });
+    }
     if total <= 1 << 32 {
         Ok(Permutation::U32(shuffle_typed::<u32>(shard_sizes, params)?))
     } else {
@@ -211,13 +222,13 @@ pub fn shuffle(shard_sizes: &[u64], params: &ShuffleParams) -> Result<Permutatio
 
 fn shuffle_typed<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     match p.algo {
-        ShuffleAlgo::Naive => Ok(naive(sizes, p)),
+        ShuffleAlgo::Naive => naive(sizes, p),
         ShuffleAlgo::Py1b => py1b(sizes, p),
         ShuffleAlgo::Py1br => py1br(sizes, p),
         ShuffleAlgo::Py1e => py1e(sizes, p),
-        ShuffleAlgo::Py1s => Ok(py1s(sizes, p)),
-        ShuffleAlgo::Py2s => Ok(py2s(sizes, p)),
-        ShuffleAlgo::NativeNode => Ok(native_node(sizes, p)),
+        ShuffleAlgo::Py1s => py1s(sizes, p),
+        ShuffleAlgo::Py2s => py2s(sizes, p),
+        ShuffleAlgo::NativeNode => native_node(sizes, p),
     }
 }
 
@@ -297,26 +308,23 @@ fn node_spans(
     (spans, supers, n, erng)
 }
 
-fn capacity(n: u64) -> usize {
-    usize::try_from(n).unwrap_or(0)
-}
-
-fn naive<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+fn naive<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     let n: u64 = sizes.iter().sum();
-    let mut ids: Vec<T> = (0..n).map(T::from_u64).collect();
+    let mut ids: Vec<T> = alloc_ids(n)?;
+    ids.extend((0..n).map(T::from_u64));
     Generator::new(epoch_seed(p)).shuffle(&mut ids);
-    ids
+    Ok(ids)
 }
 
-fn py1s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+fn py1s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     let (spans, _, n, mut erng) = node_spans(sizes, p);
-    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let mut ids: Vec<T> = alloc_ids(n)?;
     for (b, e) in spans {
         let off = ids.len();
         ids.extend((b..e).map(T::from_u64));
         erng.shuffle(&mut ids[off..]);
     }
-    ids
+    Ok(ids)
 }
 
 fn py1b<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
@@ -328,7 +336,7 @@ fn py1b<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
         });
     }
     let (spans, supers, n, mut erng) = node_spans(sizes, p);
-    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let mut ids: Vec<T> = alloc_ids(n)?;
     for (sb, se) in supers {
         let node_start = ids.len();
         for &(b, e) in &spans[sb..se] {
@@ -345,18 +353,47 @@ fn py1b<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     Ok(ids)
 }
 
+/// Largest `shuffle_block_size` whose `int(1.25 * bs)` fits numpy's int64 bounds.
+const MAX_BLOCK_SIZE: u64 = 7_378_697_629_483_820_032;
+
 /// `int(0.75 * bs)` and `int(1.25 * bs)` with the reference's float arithmetic.
-fn block_bounds(block_size: u64) -> (i64, i64) {
+///
+/// Errors: `lo >= hi` (only `bs == 0`: numpy's empty range), or `1.25 * bs` past int64
+/// (numpy: "high is out of bounds").
+fn block_bounds(algo: &'static str, block_size: u64) -> Result<(i64, i64)> {
+    if block_size > MAX_BLOCK_SIZE {
+        return Err(Error::TooLarge {
+            name: "shuffle_block_size",
+            value: block_size,
+            max: MAX_BLOCK_SIZE,
+        });
+    }
     #[allow(clippy::cast_precision_loss, clippy::cast_possible_truncation)]
     // Python converts the int to float, multiplies and truncates; so do we.
     let f = |k: f64| (k * block_size as f64) as i64;
-    (f(0.75), f(1.25))
+    let (lo, hi) = (f(0.75), f(1.25));
+    if lo >= hi {
+        return Err(Error::BlockSizeTooSmall { algo, block_size });
+    }
+    Ok((lo, hi))
+}
+
+/// An empty id buffer with room for `n` ids, or an error instead of an allocation abort.
+fn alloc_ids<T>(n: u64) -> Result<Vec<T>> {
+    let oom = || Error::OutOfMemory {
+        what: "shuffle permutation",
+        count: n,
+    };
+    let len = usize::try_from(n).map_err(|_| oom())?;
+    let mut v = Vec::new();
+    v.try_reserve_exact(len).map_err(|_| oom())?;
+    Ok(v)
 }
 
 #[allow(clippy::many_single_char_names)] // the spec's notation
 fn py1br<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     let (spans, supers, n, mut erng) = node_spans(sizes, p);
-    let (lo, hi) = block_bounds(p.block_size);
+    let (lo, hi) = block_bounds("py1br", p.block_size)?;
     let c = usize::try_from(p.num_canonical_nodes).map_err(|_| Error::Overflow {
         what: "num_canonical_nodes",
     })?;
@@ -365,7 +402,7 @@ fn py1br<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
         block_size: p.block_size,
     };
     let stagger = erng.integers(0, lo, c, false).map_err(too_small)?;
-    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let mut ids: Vec<T> = alloc_ids(n)?;
     let mut ranges = Vec::new();
     for (node, (sb, se)) in supers.into_iter().enumerate() {
         let node_start = ids.len();
@@ -400,8 +437,10 @@ fn from_i128(v: i128) -> usize {
     usize::try_from(v).unwrap_or(0)
 }
 
-fn py2s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+fn py2s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     let (spans, total) = spans_of(sizes);
+    // Reserve the output first: if the epoch cannot fit, fail before building the shards.
+    let mut out = alloc_ids(total)?;
     let mut shards: Vec<Vec<T>> = spans
         .iter()
         .map(|&(b, e)| (b..e).map(T::from_u64).collect())
@@ -436,7 +475,6 @@ fn py2s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
         parts.push(new);
     }
     let mut erng = Generator::new(epoch_seed(p));
-    let mut out = Vec::with_capacity(capacity(total));
     for mut part in parts {
         erng.shuffle(&mut part);
         for s in &mut part {
@@ -446,13 +484,13 @@ fn py2s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
             out.extend(s);
         }
     }
-    out
+    Ok(out)
 }
 
 fn py1e<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     let (spans, supers, n, mut erng) = node_spans(sizes, p);
-    let (lo, hi) = block_bounds(p.block_size);
-    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let (lo, hi) = block_bounds("py1e", p.block_size)?;
+    let mut ids: Vec<T> = alloc_ids(n)?;
     let mut sorter = WindowSorter::<T>::new(hi);
     for (node, (cb, ce)) in supers.into_iter().enumerate() {
         let cn_spans = &spans[cb..ce];
@@ -671,9 +709,9 @@ fn insertion_sort_by_pos<T: Copy>(a: &mut [(f64, T)]) {
     }
 }
 
-fn native_node<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
+fn native_node<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     let (spans, supers, n, _) = node_spans(sizes, p);
-    let mut ids: Vec<T> = Vec::with_capacity(capacity(n));
+    let mut ids: Vec<T> = alloc_ids(n)?;
     let seed = u64::try_from(epoch_seed(p) & u128::from(u64::MAX)).unwrap_or(0);
     for (node, (sb, se)) in supers.into_iter().enumerate() {
         let start = ids.len();
@@ -692,7 +730,7 @@ fn native_node<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Vec<T> {
             part.swap(i, j);
         }
     }
-    ids
+    Ok(ids)
 }
 
 #[cfg(test)]
@@ -708,7 +746,7 @@ mod tests {
     /// py1e as the model writes it: materialize every position, then sort by (pos, index).
     fn py1e_full_sort(sizes: &[u64], p: &ShuffleParams) -> Vec<u64> {
         let (spans, supers, _, mut erng) = node_spans(sizes, p);
-        let (lo, hi) = block_bounds(p.block_size);
+        let (lo, hi) = block_bounds("py1e", p.block_size).unwrap();
         let mut ids = Vec::new();
         for (cb, ce) in supers {
             let cn = &spans[cb..ce];

@@ -9,6 +9,7 @@
 )]
 
 mod algos;
+mod limits;
 mod partitions;
 mod pipeline;
 mod props;
