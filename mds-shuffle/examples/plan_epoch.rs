@@ -3,7 +3,7 @@
 //!
 //! `cargo run --release -p mds-shuffle --example plan_epoch -- --samples 1000000000 \
 //!  --shards 100000 [--algo py1e] [--nodes 1 --ranks 8 --workers 8 --batch 32] [--canonical C]
-//!  [--block BS] [--no-shuffle]`
+//!  [--block BS] [--no-shuffle] [--one-by-one]`
 #![allow(
     clippy::print_stdout,
     clippy::unwrap_used,
@@ -78,24 +78,34 @@ fn main() {
     let plan = EpochPlan::new(&params).unwrap();
     let plan_s = t0.elapsed().as_secs_f64();
     let t1 = Instant::now();
-    let [p, r, w, _, _] = plan.shape();
     // Order-sensitive hash, same as side_by_side.py: sum over workers g of (g + 1) * sum over
     // positions i of (i + 1) * id, wrapping at 2^64.
     let mut hash = 0u64;
     let mut count = 0u64;
     let mut g = 0u64;
-    for node in 0..p {
-        for rank in 0..r {
-            for worker in 0..w {
-                let mut s = 0u64;
-                for (i, id) in plan.worker_samples(node, rank, worker).enumerate() {
-                    s = s.wrapping_add((i as u64 + 1).wrapping_mul(id));
-                    count += 1;
+    // Every worker's ids in one lockstep pass (`--one-by-one`: each worker read alone).
+    let workers: Vec<Vec<u64>> = if args.iter().any(|a| a == "--one-by-one") {
+        let [p, r, w, _, _] = plan.shape();
+        let mut all = Vec::new();
+        for node in 0..p {
+            for rank in 0..r {
+                for worker in 0..w {
+                    all.push(plan.worker_samples(node, rank, worker).collect());
                 }
-                g += 1;
-                hash = hash.wrapping_add(g.wrapping_mul(s));
             }
         }
+        all
+    } else {
+        plan.all_workers().unwrap()
+    };
+    for ids in &workers {
+        let mut s = 0u64;
+        for (i, &id) in ids.iter().enumerate() {
+            s = s.wrapping_add((i as u64 + 1).wrapping_mul(id));
+            count += 1;
+        }
+        g += 1;
+        hash = hash.wrapping_add(g.wrapping_mul(s));
     }
     let read_s = t1.elapsed().as_secs_f64();
     let cpu_s = cpu_seconds();

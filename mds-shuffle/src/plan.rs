@@ -321,6 +321,58 @@ impl EpochPlan {
         self.worker_padded(node, rank, worker).flatten()
     }
 
+    /// Every worker's sample ids (padding skipped), indexed by
+    /// `(node * ranks_per_node + rank) * workers_per_rank + worker`: what
+    /// [`Self::worker_samples`] yields for each worker, 8 bytes a sample.
+    ///
+    /// Faster than reading the workers one after another: the workers advance in lockstep,
+    /// one batch each per global step, and a global step covers a contiguous window of the
+    /// epoch order, so the permutation is read once, sequentially, instead of once per
+    /// worker at a stride.
+    ///
+    /// Errors: [`Error::OutOfMemory`] when the ids do not fit in memory.
+    #[allow(clippy::many_single_char_names)] // the spec's notation: P, R, W, B
+    pub fn all_workers(&self) -> Result<Vec<Vec<u64>>> {
+        let [p, r, w, batches, b] = self.shape();
+        let oom = |count| Error::OutOfMemory {
+            what: "every worker's sample ids",
+            count,
+        };
+        // The shape is bounded by MAX_SAMPLES (Partition::new), so these fit in usize.
+        let workers = usize::try_from(p * r * w).map_err(|_| oom(p * r * w))?;
+        let per_worker = batches * b;
+        let cap = usize::try_from(per_worker).map_err(|_| oom(per_worker))?;
+        let mut iters = Vec::new();
+        let mut out: Vec<Vec<u64>> = Vec::new();
+        iters
+            .try_reserve_exact(workers)
+            .map_err(|_| oom(p * r * w))?;
+        out.try_reserve_exact(workers).map_err(|_| oom(p * r * w))?;
+        for node in 0..p {
+            for rank in 0..r {
+                for worker in 0..w {
+                    iters.push(self.worker_padded(node, rank, worker));
+                    let mut ids = Vec::new();
+                    ids.try_reserve_exact(cap).map_err(|_| oom(per_worker))?;
+                    out.push(ids);
+                }
+            }
+        }
+        let b = usize::try_from(b).map_err(|_| oom(b))?;
+        let w = usize::try_from(w).map_err(|_| oom(per_worker))?;
+        let devices = workers / w.max(1);
+        for _ in 0..batches {
+            // Global step q * W + worker: every device's batch from that worker.
+            for worker in 0..w {
+                for device in 0..devices {
+                    let g = device * w + worker;
+                    out[g].extend(iters[g].by_ref().take(b).flatten());
+                }
+            }
+        }
+        Ok(out)
+    }
+
     /// The whole `(P, R, W, Q, B)` array row-major with `-1` padding.
     pub fn to_vec(&self) -> Vec<i64> {
         let [p, r, w, _, _] = self.shape();

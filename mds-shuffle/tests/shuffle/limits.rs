@@ -330,3 +330,44 @@ fn huge_weights_and_epoch_size_are_too_large() {
     .unwrap_err();
     assert!(matches!(err, Error::TooLarge { .. }), "{err}");
 }
+
+#[test]
+fn all_workers_equals_each_worker_read_alone() {
+    let mut cases = Vec::new();
+    for (p, r, w, b, c, drop) in [
+        (1, 1, 1, 1, None, 0),
+        (2, 8, 4, 32, None, 0),
+        (2, 3, 2, 5, Some(4), 7),
+        (3, 2, 3, 4, Some(2), 0), // incompatible with C: relaxed slices the initial layout
+        (4, 1, 2, 3, Some(2), 11),
+    ] {
+        cases.push(EpochParams {
+            samples_per_shard: (0..37).map(|i| 50 + i * 7).collect(),
+            shuffle: true,
+            num_physical_nodes: p,
+            ranks_per_node: r,
+            workers_per_rank: w,
+            batch_size: b,
+            num_canonical_nodes: c,
+            sample_in_epoch: drop,
+            initial_physical_nodes: (p == 3).then_some(2),
+            ..EpochParams::default()
+        });
+    }
+    for params in cases {
+        let plan = EpochPlan::new(&params).unwrap();
+        let [p, r, w, _, _] = plan.shape();
+        let all = plan.all_workers().unwrap();
+        assert_eq!(all.len() as u64, p * r * w);
+        let mut g = 0;
+        for node in 0..p {
+            for rank in 0..r {
+                for worker in 0..w {
+                    let alone: Vec<u64> = plan.worker_samples(node, rank, worker).collect();
+                    assert_eq!(all[g], alone, "{params:?} worker {g}");
+                    g += 1;
+                }
+            }
+        }
+    }
+}
