@@ -1,4 +1,5 @@
 //! `StreamingDataset`, its builder, epochs, random access and checkpoints.
+#![allow(clippy::single_match_else)] // two-way source selection reads better as a match
 
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
@@ -18,20 +19,45 @@ use crate::shards::{self, OpenShard, Sample, ShardEntry};
 use crate::world::World;
 
 /// How a stream's shards reach this machine.
-#[derive(Debug, Clone)]
+#[derive(Clone, Debug)]
 pub(crate) enum Source {
     /// The dataset is already in a local directory: read it in place, never write to it.
     Direct { root: PathBuf },
     /// The remote is a local directory different from `local`: copy shards on demand.
     Copy { remote: PathBuf, local: PathBuf },
+    /// An object store: shards are downloaded through mds-fetch into the node-wide mds-cache
+    /// directory `local/split`.
+    Remote {
+        fetcher: Arc<dyn mds_fetch::Fetcher>,
+        local: PathBuf,
+        cache: Arc<std::sync::OnceLock<mds_cache::Cache>>,
+        opts: mds_fetch::DownloadOptions,
+        runtime: tokio::runtime::Handle,
+    },
 }
 
 /// A stream with defaults applied and its source resolved.
-#[derive(Debug)]
 pub(crate) struct ResolvedStream {
     pub(crate) split: Option<String>,
     pub(crate) source: Source,
     pub(crate) keep_zip: bool,
+    pub(crate) validate_hash: Option<String>,
+}
+
+impl std::fmt::Debug for ResolvedStream {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let kind = match &self.source {
+            Source::Direct { root } => format!("direct {}", root.display()),
+            Source::Copy { remote, local } => {
+                format!("copy {} -> {}", remote.display(), local.display())
+            }
+            Source::Remote { local, .. } => format!("remote -> {}", local.display()),
+        };
+        f.debug_struct("ResolvedStream")
+            .field("split", &self.split)
+            .field("source", &kind)
+            .finish_non_exhaustive()
+    }
 }
 
 /// Mutable per-dataset state: epochs and checkpoint (reference §16.1, §17).
@@ -297,7 +323,7 @@ impl StreamingDatasetBuilder {
         for (i, s) in cfg.streams.iter().enumerate() {
             s.validate(i)?;
             let split = s.split.clone().or_else(|| self.split.clone());
-            let resolved = resolve_stream(i, s, split, &cfg)?;
+            let resolved = resolve_stream(i, s, split, &cfg, self.runtime.as_ref())?;
             let (text, path) = read_index(i, &resolved)?;
             index_bytes += text.len() as u64;
             let entries = shards::parse_index(i, &path, &text, cfg.allow_unsafe_types)?;
@@ -392,6 +418,7 @@ fn resolve_stream(
     s: &Stream,
     split: Option<String>,
     cfg: &Config,
+    runtime: Option<&tokio::runtime::Handle>,
 ) -> Result<ResolvedStream> {
     let keep_zip = s.keep_zip.unwrap_or(cfg.keep_zip);
     let source = match (&s.remote, &s.local) {
@@ -399,20 +426,37 @@ fn resolve_stream(
             root: local.clone(),
         },
         (Some(remote), local) => match local_path_of(remote) {
-            Some(rp) => match local {
-                Some(l) if !same_dir(&rp, l) => Source::Copy {
-                    remote: rp,
-                    local: l.clone(),
-                },
-                _ => Source::Direct { root: rp },
-            },
+            Some(rp) => {
+                if let Some(l) = local.as_ref().filter(|l| !same_dir(&rp, l)) {
+                    Source::Copy {
+                        remote: rp,
+                        local: l.clone(),
+                    }
+                } else {
+                    Source::Direct { root: rp }
+                }
+            }
             None => {
-                return Err(Error::InvalidStream {
+                let fetcher = mds_fetch::from_url(remote).map_err(|source| Error::Fetch {
                     stream: i,
-                    reason: format!(
-                        "remote {remote:?}: object-store remotes need mds-fetch, which this build of mds-dataset does not wire in yet"
-                    ),
-                });
+                    key: remote.clone(),
+                    source: Box::new(source),
+                })?;
+                let runtime = runtime.ok_or(Error::NoRuntime)?.clone();
+                let local = local.clone().unwrap_or_else(|| default_local(remote));
+                let retry = s.download_retry.unwrap_or(cfg.download_retry);
+                let timeout = s.download_timeout.unwrap_or(cfg.download_timeout);
+                let opts = mds_fetch::DownloadOptions {
+                    retry: mds_fetch::RetryPolicy::from_reference(retry, timeout.as_secs_f64()),
+                    ..mds_fetch::DownloadOptions::default()
+                };
+                Source::Remote {
+                    fetcher,
+                    local,
+                    cache: Arc::new(std::sync::OnceLock::new()),
+                    opts,
+                    runtime,
+                }
             }
         },
         (None, None) => {
@@ -422,10 +466,15 @@ fn resolve_stream(
             });
         }
     };
+    let validate_hash = s
+        .validate_hash
+        .clone()
+        .or_else(|| cfg.validate_hash.clone());
     Ok(ResolvedStream {
         split,
         source,
         keep_zip,
+        validate_hash,
     })
 }
 
@@ -446,6 +495,33 @@ fn copy_atomic(from: &Path, to: &Path) -> Result<()> {
     Ok(())
 }
 
+fn write_atomic(to: &Path, data: &[u8]) -> Result<()> {
+    let io = |p: &Path| {
+        let shown = p.display().to_string();
+        move |source| Error::Io {
+            path: shown,
+            source,
+        }
+    };
+    if let Some(dir) = to.parent() {
+        std::fs::create_dir_all(dir).map_err(io(dir))?;
+    }
+    let tmp = to.with_extension(format!("tmp.{}", std::process::id()));
+    std::fs::write(&tmp, data).map_err(io(&tmp))?;
+    std::fs::rename(&tmp, to).map_err(io(to))?;
+    Ok(())
+}
+
+/// `<temp dir>/mds/<hash of the remote>`: the default local directory of a remote stream.
+fn default_local(remote: &str) -> PathBuf {
+    // FNV-1a: stable across runs and processes, so every rank of a node agrees.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in remote.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    std::env::temp_dir().join("mds").join(format!("{h:016x}"))
+}
+
 fn read_index(i: usize, s: &ResolvedStream) -> Result<(Vec<u8>, String)> {
     let split = s.split.as_deref();
     let path = match &s.source {
@@ -454,6 +530,29 @@ fn read_index(i: usize, s: &ResolvedStream) -> Result<(Vec<u8>, String)> {
             let dst = shards::join(local, split, "index.json");
             if !dst.exists() {
                 copy_atomic(&shards::join(remote, split, "index.json"), &dst)?;
+            }
+            dst
+        }
+        Source::Remote {
+            fetcher,
+            local,
+            opts,
+            runtime,
+            ..
+        } => {
+            let dst = shards::join(local, split, "index.json");
+            if !dst.exists() {
+                let key = split
+                    .filter(|s| !s.is_empty())
+                    .map_or_else(|| "index.json".to_owned(), |s| format!("{s}/index.json"));
+                let bytes = runtime
+                    .block_on(mds_fetch::fetch_bytes(fetcher.as_ref(), &key, &opts.retry))
+                    .map_err(|source| Error::Fetch {
+                        stream: i,
+                        key: key.clone(),
+                        source: Box::new(source),
+                    })?;
+                write_atomic(&dst, &bytes)?;
             }
             dst
         }
@@ -740,6 +839,7 @@ impl StreamingDataset {
 }
 
 /// Makes shard `shard` local if needed and opens it. Blocking.
+#[allow(clippy::too_many_lines)] // one arm per source kind
 pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
     let e = &inner.shards[shard];
     let s = &inner.streams[e.stream];
@@ -782,6 +882,99 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                 }
             }
             OpenShard::open_file(shard, e, &raw)
+        }
+        Source::Remote {
+            fetcher,
+            local,
+            cache,
+            opts,
+            runtime,
+        } => {
+            let cache_err = |source: mds_cache::Error| Error::Cache {
+                stream: e.stream,
+                shard: e.basename.clone(),
+                source: Box::new(source),
+            };
+            let dir = split
+                .filter(|s| !s.is_empty())
+                .map_or_else(|| local.clone(), |s| local.join(s));
+            let cache = match cache.get() {
+                Some(c) => c,
+                None => {
+                    let max_shard = inner
+                        .shards
+                        .iter()
+                        .map(|x| x.raw_bytes.max(x.zip.as_ref().map_or(0, |z| z.1)))
+                        .max()
+                        .unwrap_or(0);
+                    let config = mds_cache::CacheConfig {
+                        limit_bytes: inner.cfg.cache_limit_bytes,
+                        max_shard_bytes: max_shard,
+                        ..mds_cache::CacheConfig::default()
+                    };
+                    let c = mds_cache::Cache::open(&dir, config).map_err(cache_err)?;
+                    cache.get_or_init(|| c)
+                }
+            };
+            let key_of = |name: &str| {
+                split
+                    .filter(|s| !s.is_empty())
+                    .map_or_else(|| name.to_owned(), |s| format!("{s}/{name}"))
+            };
+            let algo = s.validate_hash.as_deref();
+            let pin = cache
+                .get(
+                    &e.basename,
+                    e.raw_bytes,
+                    |tmp: &Path| -> std::result::Result<(), mds_fetch::Error> {
+                        match (&e.zip, e.compression.as_deref()) {
+                            (Some((zip, zip_bytes)), Some(comp)) => {
+                                let hash =
+                                    algo.and_then(|a| e.zip_hashes.get(a).map(|h| (a, h.as_str())));
+                                let expected = mds_fetch::Expected {
+                                    size_bytes: Some(*zip_bytes),
+                                    hash,
+                                };
+                                let zip_tmp = tmp.with_extension("zip");
+                                let to = mds_fetch::Decompress {
+                                    compression: comp,
+                                    zip_dest: &zip_tmp,
+                                    raw_dest: tmp,
+                                    keep_zip: false,
+                                };
+                                runtime
+                                    .block_on(mds_fetch::download_decompress(
+                                        fetcher.as_ref(),
+                                        &key_of(zip),
+                                        &to,
+                                        &expected,
+                                        opts,
+                                    ))
+                                    .map(drop)
+                            }
+                            _ => {
+                                let hash =
+                                    algo.and_then(|a| e.raw_hashes.get(a).map(|h| (a, h.as_str())));
+                                let expected = mds_fetch::Expected {
+                                    size_bytes: Some(e.raw_bytes),
+                                    hash,
+                                };
+                                runtime
+                                    .block_on(mds_fetch::download(
+                                        fetcher.as_ref(),
+                                        &key_of(&e.basename),
+                                        tmp,
+                                        &expected,
+                                        opts,
+                                    ))
+                                    .map(drop)
+                            }
+                        }
+                    },
+                )
+                .map_err(cache_err)?;
+            let path = pin.path().to_path_buf();
+            Ok(OpenShard::open_file(shard, e, &path)?.with_pin(pin))
         }
     }
 }

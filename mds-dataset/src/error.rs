@@ -111,6 +111,28 @@ pub enum Error {
         #[source]
         source: mds_format::encoding::EncodingError,
     },
+    /// Fetching a file from the remote failed.
+    #[error("stream {stream}: cannot fetch {key}")]
+    Fetch {
+        /// Index of the stream.
+        stream: usize,
+        /// Object key relative to the stream's remote.
+        key: String,
+        /// The fetch failure.
+        #[source]
+        source: Box<mds_fetch::Error>,
+    },
+    /// The shard cache failed.
+    #[error("stream {stream}: cache error for {shard}")]
+    Cache {
+        /// Index of the stream.
+        stream: usize,
+        /// Shard basename.
+        shard: String,
+        /// The cache failure.
+        #[source]
+        source: Box<mds_cache::Error>,
+    },
     /// Local file system work failed (creating directories, copying).
     #[error("{path}")]
     Io {

@@ -24,12 +24,17 @@
 //! # }
 //! ```
 //!
+//! Features `s3`, `gcs`, `azure` and `http` enable those remotes (forwarded to `mds-fetch`);
+//! local paths and `file://` always work.
+//!
 //! Differences from the reference, on purpose: `download_retry = 0` means one attempt (the
 //! reference fails every download); a local remote is read in place without copying and
 //! compressed shards in a read-only directory are decompressed in memory.
 #![warn(missing_docs)]
 #![doc(test(attr(deny(warnings))))]
 
+pub use mds_cache as cache;
+pub use mds_fetch as fetch;
 pub use mds_format as format;
 pub use mds_shuffle as shuffle;
 

@@ -26,6 +26,8 @@ struct RawIndex {
 struct RawFile {
     basename: String,
     bytes: u64,
+    #[serde(default)]
+    hashes: std::collections::BTreeMap<String, String>,
 }
 
 #[derive(Debug, Deserialize)]
@@ -58,7 +60,9 @@ pub(crate) struct ShardEntry {
     pub(crate) stream: usize,
     pub(crate) basename: String,
     pub(crate) raw_bytes: u64,
+    pub(crate) raw_hashes: std::collections::BTreeMap<String, String>,
     pub(crate) zip: Option<(String, u64)>,
+    pub(crate) zip_hashes: std::collections::BTreeMap<String, String>,
     pub(crate) compression: Option<String>,
     pub(crate) samples: u64,
     pub(crate) columns: Arc<Columns>,
@@ -139,6 +143,12 @@ pub(crate) fn parse_index(
             stream,
             basename: s.raw_data.basename,
             raw_bytes: s.raw_data.bytes,
+            raw_hashes: s.raw_data.hashes,
+            zip_hashes: s
+                .zip_data
+                .as_ref()
+                .map(|z| z.hashes.clone())
+                .unwrap_or_default(),
             zip: s.zip_data.map(|z| (z.basename, z.bytes)),
             compression: s.compression,
             samples: s.samples,
@@ -210,6 +220,8 @@ pub(crate) struct OpenShard {
     columns: Arc<Columns>,
     offsets: Vec<u32>,
     data: Data,
+    /// Keeps a cached shard from being evicted while it is open.
+    pin: Option<mds_cache::Pin>,
 }
 
 impl OpenShard {
@@ -321,7 +333,14 @@ impl OpenShard {
             columns: Arc::clone(&entry.columns),
             offsets,
             data,
+            pin: None,
         })
+    }
+
+    /// Holds `pin` as long as this shard is open.
+    pub(crate) fn with_pin(mut self, pin: mds_cache::Pin) -> Self {
+        self.pin = Some(pin);
+        self
     }
 
     /// Number of samples.
