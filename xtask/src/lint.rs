@@ -29,7 +29,7 @@ pub(crate) fn main(root: &Path, args: &[String]) -> Result {
     steps.run("rustdoc -D warnings", || {
         cmd::run(
             cargo(root)
-                .args(["doc", "--workspace", "--no-deps"])
+                .args(["doc", "--workspace", "--no-deps", "--all-features"])
                 .env("RUSTDOCFLAGS", "-D warnings"),
         )
         .map(|()| None)

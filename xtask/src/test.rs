@@ -1,6 +1,7 @@
 //! `cargo xtask test`: the whole suite, every step run even when an earlier one fails.
 //!
-//! 1. `cargo fmt --check`, clippy `-D warnings`, rustdoc `-D warnings`
+//! 1. `cargo fmt --check`, clippy `-D warnings`, rustdoc `-D warnings` (all features: the docs
+//!    of feature-gated items are checked too)
 //! 2. the emulators (`scripts/emulators/start.sh`), their env exported to the tests with
 //!    `MDS_TEST_REQUIRE_BACKENDS=1`, stopped at the end however xtask ends
 //! 3. `cargo nextest run` (or `cargo test`) over the workspace, then the doc tests
@@ -63,7 +64,7 @@ pub(crate) fn suite(root: &Path) -> Result {
     steps.run("rustdoc -D warnings", || {
         cmd::run(
             cargo(root)
-                .args(["doc", "--workspace", "--no-deps"])
+                .args(["doc", "--workspace", "--no-deps", "--all-features"])
                 .env("RUSTDOCFLAGS", "-D warnings"),
         )
         .map(|()| None)
