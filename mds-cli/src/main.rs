@@ -8,6 +8,7 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand};
 
+mod bench_read;
 mod cat;
 mod convert;
 mod demo;
@@ -40,6 +41,8 @@ enum Command {
     Stream(stream::Args),
     /// Write a synthetic dataset to a local directory and stream it shuffled.
     Demo(demo::Args),
+    /// Reader command of the benchmark harness (prints one `RESULT {json}` line).
+    BenchRead(bench_read::Args),
 }
 
 fn main() -> ExitCode {
@@ -52,6 +55,7 @@ fn main() -> ExitCode {
         Command::Plan(a) => plan::run(a),
         Command::Stream(a) => stream::run(a),
         Command::Demo(a) => demo::run(a),
+        Command::BenchRead(a) => bench_read::run(a),
     };
     match result {
         Ok(code) => code,
