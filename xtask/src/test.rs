@@ -4,7 +4,8 @@
 //!    of feature-gated items are checked too)
 //! 2. the emulators (`scripts/emulators/start.sh`), their env exported to the tests with
 //!    `MDS_TEST_REQUIRE_BACKENDS=1`, stopped at the end however xtask ends
-//! 3. `cargo nextest run` (or `cargo test`) over the workspace, then the doc tests
+//! 3. `cargo nextest run` (or `cargo test`) over the workspace, then the doc tests, all features
+//!    on (the backend suites of mds-fetch sit behind its s3/gcs/azure/http features)
 //! 4. the Python venv (prepared in the background during step 3), the package built into it,
 //!    the stub check, pytest
 
@@ -104,16 +105,22 @@ pub(crate) fn suite(root: &Path) -> Result {
     steps.run(name, || {
         let mut c = cargo(root);
         if nextest {
-            c.args(["nextest", "run", "--workspace", "--no-fail-fast"]);
+            c.args([
+                "nextest",
+                "run",
+                "--workspace",
+                "--all-features",
+                "--no-fail-fast",
+            ]);
         } else {
-            c.args(["test", "--workspace", "--no-fail-fast"]);
+            c.args(["test", "--workspace", "--all-features", "--no-fail-fast"]);
         }
         cmd::run(c.envs(env.iter().map(|(k, v)| (k, v)))).map(|()| None)
     });
     steps.run("cargo test --doc", || {
         cmd::run(
             cargo(root)
-                .args(["test", "--workspace", "--doc"])
+                .args(["test", "--workspace", "--all-features", "--doc"])
                 .envs(env.iter().map(|(k, v)| (k, v))),
         )
         .map(|()| None)
