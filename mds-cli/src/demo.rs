@@ -65,9 +65,11 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "streaming it shuffled (remote = {}), expected checksum of `id`: {expected}",
         dir.display()
     );
+    let cache_dir = dir.with_extension("cache");
     crate::stream::run(crate::stream::Args {
         remote: dir.display().to_string(),
-        local: None,
+        // A separate cache dir, so the run goes through fetch + cache like a real remote.
+        local: Some(cache_dir),
         shuffle: true,
         seed: 9176,
         batch_size: 256,
@@ -78,5 +80,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         key: Some("id".into()),
         limit: None,
         print_keys: false,
+        allow_unsafe_types: false,
     })
 }

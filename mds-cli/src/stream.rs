@@ -47,6 +47,10 @@ pub(crate) struct Args {
     /// Print each sample's key value on stdout, one per line.
     #[arg(long)]
     pub(crate) print_keys: bool,
+    /// Read datasets with pickle (`pkl`) columns. mds never unpickles them (they come back as
+    /// their stored bytes); the flag exists because the reference refuses such datasets without it.
+    #[arg(long)]
+    pub(crate) allow_unsafe_types: bool,
 }
 
 /// Bytes of a decoded value's payload.
@@ -97,6 +101,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         .with_shuffle(args.shuffle)
         .with_shuffle_seed(args.seed)
         .with_batch_size(args.batch_size)
+        .with_allow_unsafe_types(args.allow_unsafe_types)
         .with_world(World::from_env()?)
         .with_runtime(rt.handle().clone());
     if let Some(l) = &args.local {

@@ -127,7 +127,7 @@ pub(crate) fn parse_index(
             })?;
             if enc.is_unsafe() && !allow_unsafe_types {
                 return Err(bad(format!(
-                    "shard {}: column encoding {e:?} is unsafe (pickle); set allow_unsafe_types to read it",
+                    "shard {}: column encoding {e:?} is unsafe (pickle); set allow_unsafe_types (`mds stream --allow-unsafe-types`) to read it",
                     s.raw_data.basename
                 )));
             }
