@@ -38,6 +38,7 @@ fn cpu_times() -> (f64, f64) {
     (tick(11), tick(12))
 }
 
+#[allow(clippy::needless_pass_by_value)] // every subcommand's run takes its Args by value
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let (shuffle, batch, workers) = match args.mode.as_str() {
         "seq1" => (false, 1, 1),

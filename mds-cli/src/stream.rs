@@ -89,6 +89,8 @@ pub(crate) fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
+#[allow(clippy::needless_pass_by_value)] // every subcommand's run takes its Args by value
+#[allow(clippy::cast_precision_loss)] // rates and sizes are for display only
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
     let rt = tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
@@ -167,7 +169,6 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         std::fs::write(p, state.to_json())
             .with_context(|| format!("cannot write {}", p.display()))?;
     }
-    #[allow(clippy::cast_precision_loss)] // display only
     let (sps, mbs) = (samples as f64 / secs, bytes as f64 / 1e6 / secs);
     eprintln!(
         "samples {samples}  checksum {checksum}  first sample {:.1} ms  {:.2} s  {sps:.0} samples/s  {mbs:.1} MB/s  peak RSS {:.1} MiB",
