@@ -421,43 +421,46 @@ fn resolve_stream(
     runtime: Option<&tokio::runtime::Handle>,
 ) -> Result<ResolvedStream> {
     let keep_zip = s.keep_zip.unwrap_or(cfg.keep_zip);
+    // Any remote that is not read in place goes through mds-fetch into the mds-cache directory,
+    // so cache_limit, one download per node and validate_hash apply to local remotes too.
+    let via_cache = |remote: &String, local: &Option<PathBuf>, runtime: &tokio::runtime::Handle| {
+        let fetcher = mds_fetch::from_url(remote).map_err(|source| Error::Fetch {
+            stream: i,
+            key: remote.clone(),
+            source: Box::new(source),
+        })?;
+        let local = local.clone().unwrap_or_else(|| default_local(remote));
+        let retry = s.download_retry.unwrap_or(cfg.download_retry);
+        let timeout = s.download_timeout.unwrap_or(cfg.download_timeout);
+        let opts = mds_fetch::DownloadOptions {
+            retry: mds_fetch::RetryPolicy::from_reference(retry, timeout.as_secs_f64()),
+            ..mds_fetch::DownloadOptions::default()
+        };
+        Ok::<_, Error>(Source::Remote {
+            fetcher,
+            local,
+            cache: Arc::new(std::sync::OnceLock::new()),
+            opts,
+            runtime: runtime.clone(),
+        })
+    };
     let source = match (&s.remote, &s.local) {
         (None, Some(local)) => Source::Direct {
             root: local.clone(),
         },
         (Some(remote), local) => match local_path_of(remote) {
-            Some(rp) => {
-                if let Some(l) = local.as_ref().filter(|l| !same_dir(&rp, l)) {
-                    Source::Copy {
+            Some(rp) => match local.as_ref().filter(|l| !same_dir(&rp, l)) {
+                Some(l) => match runtime {
+                    Some(rt) => via_cache(remote, local, rt)?,
+                    // Without a runtime a local remote is still readable: copied on demand.
+                    None => Source::Copy {
                         remote: rp,
                         local: l.clone(),
-                    }
-                } else {
-                    Source::Direct { root: rp }
-                }
-            }
-            None => {
-                let fetcher = mds_fetch::from_url(remote).map_err(|source| Error::Fetch {
-                    stream: i,
-                    key: remote.clone(),
-                    source: Box::new(source),
-                })?;
-                let runtime = runtime.ok_or(Error::NoRuntime)?.clone();
-                let local = local.clone().unwrap_or_else(|| default_local(remote));
-                let retry = s.download_retry.unwrap_or(cfg.download_retry);
-                let timeout = s.download_timeout.unwrap_or(cfg.download_timeout);
-                let opts = mds_fetch::DownloadOptions {
-                    retry: mds_fetch::RetryPolicy::from_reference(retry, timeout.as_secs_f64()),
-                    ..mds_fetch::DownloadOptions::default()
-                };
-                Source::Remote {
-                    fetcher,
-                    local,
-                    cache: Arc::new(std::sync::OnceLock::new()),
-                    opts,
-                    runtime,
-                }
-            }
+                    },
+                },
+                None => Source::Direct { root: rp },
+            },
+            None => via_cache(remote, local, runtime.ok_or(Error::NoRuntime)?)?,
         },
         (None, None) => {
             return Err(Error::InvalidStream {

@@ -135,3 +135,46 @@ fn parameter_errors() {
     ));
     assert!(matches!(ds.iter(), Err(Error::NoRuntime)));
 }
+
+/// A local directory used as the remote goes through the cache, where `validate_hash` applies:
+/// a shard whose bytes disagree with index.json is an error naming it, never wrong data.
+#[test]
+fn local_remote_validates_hashes_through_the_cache() {
+    use mds_dataset::format::hash::HashAlgorithm;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let remote = tempfile::tempdir().unwrap();
+    let local = tempfile::tempdir().unwrap();
+    write_stream(remote.path(), &[5, 5], 0);
+    let index_path = remote.path().join("index.json");
+    let mut index: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    for (k, shard) in index["shards"]
+        .as_array_mut()
+        .unwrap()
+        .iter_mut()
+        .enumerate()
+    {
+        let name = format!("shard.{k:05}.mds");
+        let data = std::fs::read(remote.path().join(&name)).unwrap();
+        let mut digest = HashAlgorithm::Sha1.hex_digest(&data);
+        if k == 1 {
+            digest = "0".repeat(digest.len()); // the stored shard no longer matches
+        }
+        shard["hashes"] = serde_json::json!(["sha1"]);
+        shard["raw_data"]["hashes"] = serde_json::json!({ "sha1": digest });
+    }
+    std::fs::write(&index_path, index.to_string()).unwrap();
+    let ds = StreamingDataset::builder()
+        .with_remote(remote.path().to_str().unwrap())
+        .with_local(local.path())
+        .with_validate_hash("sha1")
+        .with_world(World::default())
+        .with_runtime(rt.handle().clone())
+        .build()
+        .unwrap();
+    assert_eq!(id_of(&ds.get(0).unwrap()), 0);
+    let err = ds.get(7).unwrap_err();
+    assert!(err.to_string().contains("shard.00001.mds"), "{err}");
+    assert!(local.path().join("shard.00000.mds").exists());
+    assert!(!local.path().join("shard.00001.mds").exists());
+}
