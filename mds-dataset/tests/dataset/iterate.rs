@@ -178,3 +178,25 @@ fn local_remote_validates_hashes_through_the_cache() {
     assert!(local.path().join("shard.00000.mds").exists());
     assert!(!local.path().join("shard.00001.mds").exists());
 }
+
+#[test]
+fn unknown_validate_hash_is_a_parameter_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_stream(tmp.path(), &[3], 0);
+    let err = StreamingDataset::builder()
+        .with_local(tmp.path())
+        .with_validate_hash("bogus")
+        .build()
+        .unwrap_err();
+    assert!(
+        matches!(
+            err,
+            Error::InvalidParameter {
+                param: "validate_hash",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("\"bogus\""), "{err}");
+}
