@@ -473,20 +473,20 @@ fn resolve_stream(
         .validate_hash
         .clone()
         .or_else(|| cfg.validate_hash.clone());
-    if let Some(name) = &validate_hash {
-        if name.parse::<mds_format::hash::HashAlgorithm>().is_err() {
-            let known: Vec<&str> = mds_format::hash::HashAlgorithm::ALL
-                .iter()
-                .map(|a| a.name())
-                .collect();
-            return Err(Error::param(
-                "validate_hash",
-                format!(
-                    "unknown hash algorithm {name:?}; supported: {}",
-                    known.join(", ")
-                ),
-            ));
-        }
+    if let Some(name) = &validate_hash
+        && name.parse::<mds_format::hash::HashAlgorithm>().is_err()
+    {
+        let known: Vec<&str> = mds_format::hash::HashAlgorithm::ALL
+            .iter()
+            .map(|a| a.name())
+            .collect();
+        return Err(Error::param(
+            "validate_hash",
+            format!(
+                "unknown hash algorithm {name:?}; supported: {}",
+                known.join(", ")
+            ),
+        ));
     }
     Ok(ResolvedStream {
         split,
