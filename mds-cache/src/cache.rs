@@ -383,6 +383,20 @@ impl Cache {
                     self.fill_into(name, size, temp, &final_path, fill)?;
                     touch(&lock);
                     filled = true;
+                    // Downgrade in place (flock converts the lock on this descriptor) rather
+                    // than unlock and relock: an evictor cannot take the shard in between, so
+                    // a fill is not lost while the cache is full and the others are pinned.
+                    lock.lock_shared()
+                        .map_err(Error::io("downgrade lock", &lock_path))?;
+                    if file_size(name, &final_path)? == Some(size) {
+                        return Ok(Pin {
+                            path: final_path,
+                            name: name.to_owned(),
+                            size_bytes: size,
+                            filled,
+                            _lock: lock,
+                        });
+                    }
                 }
                 Reserve::Wait(no_room) => {
                     drop(lock);
