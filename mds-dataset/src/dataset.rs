@@ -3,6 +3,7 @@
 
 use std::num::NonZeroU64;
 use std::path::{Path, PathBuf};
+use std::str::FromStr;
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
@@ -870,7 +871,7 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                     let data = decompress(e, &shards::join(root, split, zip))?;
                     OpenShard::from_bytes(shard, e, data)
                 }
-                _ => OpenShard::open_file(shard, e, &raw),
+                _ => OpenShard::open_file(shard, e, &raw, read_order(inner)),
             }
         }
         Source::Copy { remote, local } => {
@@ -899,7 +900,7 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                     }
                 }
             }
-            OpenShard::open_file(shard, e, &raw)
+            OpenShard::open_file(shard, e, &raw, read_order(inner))
         }
         Source::Remote {
             fetcher,
@@ -959,6 +960,7 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                                     zip_dest: &zip_tmp,
                                     raw_dest: tmp,
                                     keep_zip: false,
+                                    raw_size_bytes: Some(e.raw_bytes),
                                 };
                                 runtime
                                     .block_on(mds_fetch::download_decompress(
@@ -992,8 +994,18 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                 )
                 .map_err(cache_err)?;
             let path = pin.path().to_path_buf();
-            Ok(OpenShard::open_file(shard, e, &path)?.with_pin(pin))
+            Ok(OpenShard::open_file(shard, e, &path, read_order(inner))?.with_pin(pin))
         }
+    }
+}
+
+/// Shuffled epochs read every shard at once and in any order; unshuffled ones go through
+/// shards one by one.
+fn read_order(inner: &Inner) -> shards::ReadOrder {
+    if inner.cfg.shuffle {
+        shards::ReadOrder::Random
+    } else {
+        shards::ReadOrder::Sequential
     }
 }
 
@@ -1004,22 +1016,23 @@ fn decompress(e: &ShardEntry, zip_path: &Path) -> Result<Bytes> {
     };
     let data = std::fs::read(zip_path).map_err(io)?;
     let spec = e.compression.clone().unwrap_or_default();
-    let codec = spec.split(':').next().unwrap_or_default();
     let err = |source| Error::Decompress {
         stream: e.stream,
         shard: e.basename.clone(),
         compression: spec.clone(),
         source,
     };
-    let out = match codec {
-        "zstd" => zstd::bulk::decompress(&data, usize::try_from(e.raw_bytes).unwrap_or(usize::MAX))
-            .map_err(err)?,
-        _ => {
-            return Err(err(std::io::Error::new(
-                std::io::ErrorKind::Unsupported,
-                format!("compression {spec:?} is not read by mds-dataset yet"),
-            )));
-        }
-    };
+    let codec = mds_format::compression::Compression::from_str(&spec).map_err(|x| {
+        err(std::io::Error::new(
+            std::io::ErrorKind::Unsupported,
+            x.to_string(),
+        ))
+    })?;
+    // At most the raw size index.json records: a hostile file cannot exhaust memory.
+    let mut out = Vec::with_capacity(usize::try_from(e.raw_bytes.min(1 << 30)).unwrap_or(0));
+    codec
+        .decoder(&data[..], e.raw_bytes)
+        .and_then(|mut d| std::io::Read::read_to_end(&mut d, &mut out))
+        .map_err(err)?;
     Ok(Bytes::from(out))
 }

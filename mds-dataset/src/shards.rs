@@ -12,7 +12,9 @@ use std::sync::Arc;
 
 use bytes::{Bytes, BytesMut};
 use mds_format::encoding::{ColumnEncoding, Value};
+use mds_format::shard::MappedFile;
 use serde::Deserialize;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -220,13 +222,66 @@ pub(crate) struct OpenShard {
     columns: Arc<Columns>,
     offsets: Vec<u32>,
     data: Data,
+    /// The mapping behind `data` when it is a mapped file, and the bytes served from it since
+    /// its pages were last given back.
+    mapped: Option<(MappedFile, AtomicU64)>,
     /// Keeps a cached shard from being evicted while it is open.
     pin: Option<mds_cache::Pin>,
 }
 
+/// How the samples of a shard will be read, which decides how it is opened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ReadOrder {
+    /// In order, a shard at a time (no shuffle): mapped, zero-copy.
+    Sequential,
+    /// In any order, many shards at once (shuffle, random access): read with `pread`.
+    Random,
+}
+
+/// Bytes served from a mapped shard between two [`MappedFile::release`] calls. Each call costs
+/// one `madvise` (microseconds); a 2 GB epoch makes about a thousand.
+pub(crate) const RELEASE_BYTES: u64 = 2 << 20;
+
 impl OpenShard {
-    /// Opens a raw `.mds` file.
-    pub(crate) fn open_file(id: usize, entry: &ShardEntry, path: &Path) -> Result<Self> {
+    /// Opens a raw `.mds` file for reading in `order`.
+    ///
+    /// [`ReadOrder::Sequential`] maps the file read-only ([`MappedFile`]): samples are slices
+    /// of the mapping, so reading one column touches only its pages and nothing is copied;
+    /// every [`RELEASE_BYTES`] served, the pages mapped so far are given back, so RSS stays
+    /// bounded. Shard files are immutable once published (writers and the cache rename
+    /// complete files into place), which makes the mapping safe.
+    ///
+    /// [`ReadOrder::Random`] reads each sample (or run of samples) with `pread` into its own
+    /// buffer. A shuffle draws from every shard at once, and on file systems whose page cache
+    /// holds 2 MiB folios (ext4, xfs) each fault maps a whole folio, so a mapping would cost
+    /// about 2 MiB of RSS per sample touched; a copy costs only the sample.
+    pub(crate) fn open_file(
+        id: usize,
+        entry: &ShardEntry,
+        path: &Path,
+        order: ReadOrder,
+    ) -> Result<Self> {
+        match order {
+            ReadOrder::Sequential => Self::map_file(id, entry, path),
+            ReadOrder::Random => Self::read_file(id, entry, path),
+        }
+    }
+
+    fn map_file(id: usize, entry: &ShardEntry, path: &Path) -> Result<Self> {
+        let io = |source| Error::Io {
+            path: path.display().to_string(),
+            source,
+        };
+        // Opened here first so a missing or unreadable file is the usual I/O error.
+        File::open(path).map_err(io)?;
+        let mapped =
+            MappedFile::open(path).map_err(|e| io(std::io::Error::other(e.to_string())))?;
+        let mut shard = Self::from_bytes(id, entry, mapped.bytes().clone())?;
+        shard.mapped = Some((mapped, AtomicU64::new(0)));
+        Ok(shard)
+    }
+
+    fn read_file(id: usize, entry: &ShardEntry, path: &Path) -> Result<Self> {
         let io = |source| Error::Io {
             path: path.display().to_string(),
             source,
@@ -333,6 +388,7 @@ impl OpenShard {
             columns: Arc::clone(&entry.columns),
             offsets,
             data,
+            mapped: None,
             pin: None,
         })
     }
@@ -356,6 +412,15 @@ impl OpenShard {
                 format!("sample index out of range (shard has {})", self.len()),
             ));
         };
+        if let Some((file, served)) = &self.mapped {
+            let n = u64::from(b.saturating_sub(a));
+            let before = served.fetch_add(n, Ordering::Relaxed);
+            if before.saturating_add(n) >= RELEASE_BYTES {
+                served.store(0, Ordering::Relaxed);
+                // Only memory use is at stake if this fails.
+                let _ = file.release();
+            }
+        }
         match &self.data {
             Data::Memory(m) => Ok(m.slice(a as usize..b as usize)),
             Data::File(f) => {

@@ -3,7 +3,9 @@
 
 use std::path::{Path, PathBuf};
 
-use bytes::Bytes;
+use std::sync::{Arc, Mutex, PoisonError};
+
+use bytes::{Bytes, BytesMut};
 use futures::{StreamExt, TryStreamExt};
 
 use crate::compression;
@@ -50,11 +52,15 @@ pub struct Expected<'a> {
 /// temporary name chosen by the cache, which renames it into place afterwards), fsyncs it and
 /// returns its size in bytes.
 ///
-/// Objects larger than [`DownloadOptions::part_size_bytes`] are fetched as concurrent ranged
-/// GETs and written in order. Every request is retried on transient faults as
-/// [`DownloadOptions::retry`] says; a fault that persists gives [`Error::RetriesExhausted`]
-/// naming the object. With `expected.hash`, a mismatch gives [`Error::HashMismatch`]. On error
-/// `dest` may hold partial data: the caller deletes it.
+/// Bodies are streamed to the file in chunks of about 1 MiB (one write on the
+/// blocking pool overlapping the next chunk's arrival), so memory stays bounded whatever the
+/// object's size. Objects larger than [`DownloadOptions::part_size_bytes`] are fetched as
+/// concurrent ranged GETs, each written at its offset. A request that fails mid-body is
+/// retried from the first byte not yet written, as [`DownloadOptions::retry`] says; a fault
+/// that persists gives [`Error::RetriesExhausted`] naming the object. With `expected.hash`
+/// the digest is computed over the bytes in order (while they stream in for one-part objects;
+/// by reading the file back for multi-part ones) and a mismatch is [`Error::HashMismatch`].
+/// On error `dest` may hold partial data: the caller deletes it.
 pub async fn download(
     fetcher: &dyn Fetcher,
     key: &str,
@@ -64,29 +70,17 @@ pub async fn download(
 ) -> Result<u64> {
     let url = || fetcher.url(key);
     let hasher = match expected.hash {
-        Some((algo, _)) => Some(Hasher::new(algo)?),
+        Some((algo, _)) => Some(crate::hash::hasher(algo)?),
         None => None,
     };
     let part = opts.part_size_bytes.max(1);
-    let file = std::fs::File::create(dest).map_err(|e| Error::io(dest, e))?;
-    let mut sink = Sink {
-        state: Some((file, hasher)),
-        pending: None,
-        dest: dest.to_path_buf(),
-    };
-    let size = match expected.size_bytes {
+    let file = Arc::new(std::fs::File::create(dest).map_err(|e| Error::io(dest, e))?);
+    let (size, hasher) = match expected.size_bytes {
         Some(s) if s <= part => {
-            // small object of known size: one whole GET, no HEAD
-            let data = opts.retry.run(&url, || fetcher.get(key)).await?;
-            if data.len() as u64 != s {
-                return Err(Error::SizeMismatch {
-                    url: url(),
-                    expected: s,
-                    actual: data.len() as u64,
-                });
-            }
-            sink.push(data, &url).await?;
-            s
+            // one GET of the whole object (no HEAD); its reported size is checked
+            let state = PartState::new(hasher);
+            stream_part(fetcher, key, 0..s, true, &file, dest, &state, &opts.retry).await?;
+            (s, state.into_hasher())
         }
         _ => {
             let size = opts.retry.run(&url, || fetcher.size(key)).await?;
@@ -99,18 +93,49 @@ pub async fn download(
                     actual: size,
                 });
             }
-            let ranges = (0..size.div_ceil(part)).map(|i| i * part..((i + 1) * part).min(size));
-            let mut parts = futures::stream::iter(ranges)
-                .map(|r| get_part(fetcher, key, r, &opts.retry))
-                .buffered(opts.parts_in_flight.max(1));
-            // the previous part is written on the blocking pool while the next ones arrive
-            while let Some(data) = parts.try_next().await? {
-                sink.push(data, &url).await?;
+            let ranges: Vec<_> = (0..size.div_ceil(part))
+                .map(|i| i * part..((i + 1) * part).min(size))
+                .collect();
+            let one = ranges.len() <= 1;
+            let (streamed, after) = if one { (hasher, None) } else { (None, hasher) };
+            let state = PartState::new(streamed);
+            if one {
+                // the HEAD gave the size: a ranged GET, like every later attempt
+                stream_part(
+                    fetcher,
+                    key,
+                    0..size,
+                    false,
+                    &file,
+                    dest,
+                    &state,
+                    &opts.retry,
+                )
+                .await?;
+            } else {
+                futures::stream::iter(ranges)
+                    .map(|r| async {
+                        let st = PartState::new(None);
+                        stream_part(fetcher, key, r, false, &file, dest, &st, &opts.retry).await
+                    })
+                    .buffer_unordered(opts.parts_in_flight.max(1))
+                    .try_collect::<()>()
+                    .await?;
             }
-            size
+            let hasher = match after {
+                Some(h) => Some(hash_file(h, dest).await?),
+                None => state.into_hasher(),
+            };
+            (size, hasher)
         }
     };
-    let hasher = sink.finish(&url).await?;
+    let sync_dest = dest.to_path_buf();
+    tokio::task::spawn_blocking(move || file.sync_all().map_err(|e| Error::io(&sync_dest, e)))
+        .await
+        .map_err(|e| Error::Task {
+            url: url(),
+            source: Box::new(e),
+        })??;
     if let (Some(h), Some((algo, want))) = (hasher, expected.hash) {
         let got = h.finish_hex();
         if !got.eq_ignore_ascii_case(want) {
@@ -125,80 +150,205 @@ pub async fn download(
     Ok(size)
 }
 
-type WriteState = (std::fs::File, Option<Hasher>);
+/// Bytes gathered from a body before one write to the file (bodies arrive in chunks of a few
+/// KiB over HTTP; one blocking-pool task per chunk would cost more than the copy).
+pub(crate) const WRITE_CHUNK_BYTES: usize = 1 << 20;
 
-/// Writes parts in order, each on tokio's blocking pool (short tasks, so paused test clocks
-/// still auto-advance), overlapping the write of one part with the download of the next.
-struct Sink {
-    state: Option<WriteState>,
-    pending: Option<tokio::task::JoinHandle<Result<WriteState>>>,
-    dest: PathBuf,
+/// Progress of one part, shared by its attempts (and by a write still running on the blocking
+/// pool after its attempt timed out, which is why it is behind a lock rather than owned).
+struct PartState {
+    inner: Arc<Mutex<Progress>>,
 }
 
-impl Sink {
-    async fn wait(&mut self, url: &(dyn Fn() -> String + Sync)) -> Result<()> {
-        if let Some(p) = self.pending.take() {
-            let state = p.await.map_err(|e| Error::Task {
-                url: url(),
-                source: Box::new(e),
-            })??;
-            self.state = Some(state);
+struct Progress {
+    /// Bytes of the part written, counted from its start, contiguous.
+    done: u64,
+    /// Fed with the part's bytes in order, exactly once each.
+    hasher: Option<Hasher>,
+}
+
+impl PartState {
+    fn new(hasher: Option<Hasher>) -> Self {
+        Self {
+            inner: Arc::new(Mutex::new(Progress { done: 0, hasher })),
         }
-        Ok(())
     }
 
-    async fn push(&mut self, data: Bytes, url: &(dyn Fn() -> String + Sync)) -> Result<()> {
-        self.wait(url).await?;
-        let (mut file, mut hasher) = self.state.take().expect("state is back after wait");
-        let dest = self.dest.clone();
-        self.pending = Some(tokio::task::spawn_blocking(move || {
-            use std::io::Write;
-            if let Some(h) = hasher.as_mut() {
-                h.update(&data);
-            }
-            file.write_all(&data).map_err(|e| Error::io(&dest, e))?;
-            Ok((file, hasher))
-        }));
-        Ok(())
+    fn done(&self) -> u64 {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .done
     }
 
-    async fn finish(mut self, url: &(dyn Fn() -> String + Sync)) -> Result<Option<Hasher>> {
-        self.wait(url).await?;
-        let (file, hasher) = self.state.take().expect("state is back after wait");
-        let dest = self.dest.clone();
-        tokio::task::spawn_blocking(move || file.sync_all().map_err(|e| Error::io(&dest, e)))
-            .await
-            .map_err(|e| Error::Task {
-                url: url(),
-                source: Box::new(e),
-            })??;
-        Ok(hasher)
+    fn into_hasher(self) -> Option<Hasher> {
+        self.inner
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .hasher
+            .take()
     }
 }
 
-async fn get_part(
+/// Writes `data` at `part_start + at` and advances the part's progress. Blocking. A write that
+/// overlaps what is already written (an attempt that timed out finishing late) rewrites the
+/// same bytes, since objects do not change, and feeds the hasher only the new tail.
+fn write_chunk(
+    file: &std::fs::File,
+    dest: &Path,
+    progress: &Mutex<Progress>,
+    part_start: u64,
+    at: u64,
+    data: &[u8],
+) -> Result<()> {
+    use std::os::unix::fs::FileExt;
+    let mut p = progress.lock().unwrap_or_else(PoisonError::into_inner);
+    if at > p.done {
+        // a gap: only a late write of an abandoned attempt can be ahead; the next attempt
+        // rewrites from `done`
+        return Ok(());
+    }
+    file.write_all_at(data, part_start + at)
+        .map_err(|e| Error::io(dest, e))?;
+    let end = at + data.len() as u64;
+    if end > p.done {
+        let fresh = usize::try_from(p.done - at).unwrap_or(usize::MAX);
+        if let (Some(h), Some(tail)) = (p.hasher.as_mut(), data.get(fresh..)) {
+            h.update(tail);
+        }
+        p.done = end;
+    }
+    Ok(())
+}
+
+/// Streams `range` of `key` into `file` at the same offsets, retrying from the first byte not
+/// yet written. `whole`: the range is the whole object, fetched with a plain GET while nothing
+/// is written (so the server's idea of the size is checked) and ranged after that.
+#[allow(clippy::too_many_arguments)] // one call site per download shape
+async fn stream_part(
     fetcher: &dyn Fetcher,
     key: &str,
-    r: std::ops::Range<u64>,
+    range: std::ops::Range<u64>,
+    whole: bool,
+    file: &Arc<std::fs::File>,
+    dest: &Path,
+    state: &PartState,
     retry: &RetryPolicy,
-) -> Result<Bytes> {
+) -> Result<()> {
     let url = || fetcher.url(key);
+    let want = range.end - range.start;
     retry
         .run(&url, || async {
-            let data = fetcher.get_range(key, r.clone()).await?;
-            let want = r.end - r.start;
-            if data.len() as u64 == want {
-                Ok(data)
-            } else {
-                Err(Error::Truncated {
-                    url: url(),
-                    start: r.start,
-                    expected: want,
-                    actual: data.len() as u64,
-                })
+            let done = state.done();
+            if done >= want {
+                return Ok(());
             }
+            let (size, mut body) = if whole && done == 0 {
+                fetcher.get_stream(key, None).await?
+            } else {
+                fetcher
+                    .get_stream(key, Some(range.start + done..range.end))
+                    .await?
+            };
+            if whole
+                && done == 0
+                && let Some(n) = size
+                && n != want
+            {
+                return Err(Error::SizeMismatch {
+                    url: url(),
+                    expected: want,
+                    actual: n,
+                });
+            }
+            let mut at = done;
+            let mut buf = BytesMut::new();
+            let mut pending: Option<tokio::task::JoinHandle<Result<()>>> = None;
+            let flush = |buf: &mut BytesMut, at: u64| {
+                let data = buf.split().freeze();
+                let (file, dest, progress) = (
+                    Arc::clone(file),
+                    dest.to_path_buf(),
+                    Arc::clone(&state.inner),
+                );
+                let start = range.start;
+                tokio::task::spawn_blocking(move || {
+                    write_chunk(&file, &dest, &progress, start, at, &data)
+                })
+            };
+            let join = |h: tokio::task::JoinHandle<Result<()>>| async {
+                h.await.map_err(|e| Error::Task {
+                    url: url(),
+                    source: Box::new(e),
+                })?
+            };
+            let mut received = done;
+            let outcome: Result<()> = async {
+                while let Some(chunk) = body.try_next().await? {
+                    received += chunk.len() as u64;
+                    if received > want {
+                        return Err(Error::SizeMismatch {
+                            url: url(),
+                            expected: want,
+                            actual: received,
+                        });
+                    }
+                    buf.extend_from_slice(&chunk);
+                    if buf.len() >= WRITE_CHUNK_BYTES {
+                        if let Some(p) = pending.take() {
+                            join(p).await?;
+                        }
+                        let n = buf.len() as u64;
+                        pending = Some(flush(&mut buf, at));
+                        at += n;
+                    }
+                }
+                Ok(())
+            }
+            .await;
+            // What arrived is kept even when the body broke, so a retry resumes after it.
+            if let Some(p) = pending.take() {
+                join(p).await?;
+            }
+            if !buf.is_empty() {
+                join(flush(&mut buf, at)).await?;
+            }
+            outcome?;
+            if received < want {
+                return Err(Error::Truncated {
+                    url: url(),
+                    start: range.start + done,
+                    expected: want - done,
+                    actual: received - done,
+                });
+            }
+            Ok(())
         })
         .await
+}
+
+/// Feeds `h` with the contents of `path` (multi-part downloads, whose parts arrive out of
+/// order). Blocking work on the blocking pool.
+async fn hash_file(mut h: Hasher, path: &Path) -> Result<Hasher> {
+    let path = path.to_path_buf();
+    let shown = path.display().to_string();
+    tokio::task::spawn_blocking(move || {
+        use std::io::Read;
+        let mut f = std::fs::File::open(&path).map_err(|e| Error::io(&path, e))?;
+        let mut buf = vec![0u8; 1 << 20];
+        loop {
+            let n = f.read(&mut buf).map_err(|e| Error::io(&path, e))?;
+            if n == 0 {
+                return Ok(h);
+            }
+            h.update(&buf[..n]);
+        }
+    })
+    .await
+    .map_err(|e| Error::Task {
+        url: shown,
+        source: Box::new(e),
+    })?
 }
 
 /// The whole object `key` in memory, with retries and the per-request timeout (for
@@ -219,6 +369,9 @@ pub struct Decompress<'a> {
     pub raw_dest: &'a Path,
     /// Keep `zip_dest` after decompressing (the reference's `keep_zip`); otherwise it is removed.
     pub keep_zip: bool,
+    /// The decompressed size index.json records (`raw_data.bytes`): more output than this is
+    /// an error before it reaches the disk, and a different size is [`Error::SizeMismatch`].
+    pub raw_size_bytes: Option<u64>,
 }
 
 /// Downloads compressed shard `key` to `to.zip_dest`, validates it against `expected` (the
@@ -232,9 +385,20 @@ pub async fn download_decompress(
     expected: &Expected<'_>,
     opts: &DownloadOptions,
 ) -> Result<u64> {
-    compression::family(to.compression)?;
+    compression::parse(to.compression)?;
     download(fetcher, key, to.zip_dest, expected, opts).await?;
-    let n = compression::decompress_file_async(to.compression, to.zip_dest, to.raw_dest).await?;
+    let max_len = to.raw_size_bytes.unwrap_or(u64::MAX);
+    let n = compression::decompress_file_async(to.compression, to.zip_dest, to.raw_dest, max_len)
+        .await?;
+    if let Some(want) = to.raw_size_bytes
+        && n != want
+    {
+        return Err(Error::SizeMismatch {
+            url: format!("{} (decompressed)", fetcher.url(key)),
+            expected: want,
+            actual: n,
+        });
+    }
     if !to.keep_zip {
         tokio::fs::remove_file(to.zip_dest)
             .await

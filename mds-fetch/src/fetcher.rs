@@ -5,7 +5,10 @@ use std::ops::Range;
 use std::sync::Arc;
 
 use bytes::Bytes;
-use futures::TryStreamExt;
+use futures::{StreamExt, TryStreamExt};
+
+/// A body as a stream of chunks (see [`Fetcher::get_stream`]).
+pub type ByteStream = futures::stream::BoxStream<'static, Result<Bytes>>;
 use object_store::ObjectStore;
 use object_store::ObjectStoreExt;
 use object_store::path::Path as StorePath;
@@ -39,6 +42,28 @@ pub trait Fetcher: fmt::Debug + Send + Sync + 'static {
             return Ok(Bytes::new());
         }
         self.get_range(key, 0..len).await
+    }
+
+    /// Object `key` as a stream of chunks (all of it with `range` `None`, else bytes
+    /// `range.start..range.end`), and the object's total size in bytes when the backend
+    /// reports it. Downloads use this so that memory stays bounded; the default fetches the
+    /// bytes with [`Fetcher::get`] / [`Fetcher::get_range`] as one chunk.
+    ///
+    /// # Errors
+    /// As [`Fetcher::get`]; errors in the middle of the body come through the stream.
+    async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<(Option<u64>, ByteStream)> {
+        let (size, data) = match range {
+            None => {
+                let data = self.get(key).await?;
+                (Some(data.len() as u64), data)
+            }
+            Some(r) => (None, self.get_range(key, r).await?),
+        };
+        Ok((size, futures::stream::once(async { Ok(data) }).boxed()))
     }
 
     /// Writes object `key` (replacing it). Default: [`Error::Unsupported`].
@@ -195,6 +220,35 @@ impl Fetcher for ObjectStoreFetcher {
             });
         }
         Ok(data)
+    }
+
+    async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> Result<(Option<u64>, ByteStream)> {
+        let path = self.path(key)?;
+        if let Some(r) = &range
+            && r.start >= r.end
+        {
+            return Ok((None, futures::stream::empty().boxed()));
+        }
+        let opts = object_store::GetOptions {
+            range: range.map(Into::into),
+            ..object_store::GetOptions::default()
+        };
+        let res = self
+            .store
+            .get_opts(&path, opts)
+            .await
+            .map_err(|e| self.err(key, e))?;
+        let size = res.meta.size;
+        let url = self.url(key);
+        let body = res
+            .into_stream()
+            .map_err(move |e| from_store(url.clone(), e))
+            .boxed();
+        Ok((Some(size), body))
     }
 
     async fn put(&self, key: &str, data: Bytes) -> Result<()> {

@@ -66,5 +66,5 @@ pub use download::{
     Decompress, DownloadOptions, Expected, download, download_decompress, fetch_bytes, upload,
 };
 pub use error::{BoxError, Error, Result};
-pub use fetcher::{Fetcher, LimitFetcher, ObjectStoreFetcher};
+pub use fetcher::{ByteStream, Fetcher, LimitFetcher, ObjectStoreFetcher};
 pub use retry::RetryPolicy;

@@ -126,9 +126,52 @@ impl Compression {
         }
     }
 
+    /// A reader that yields the decompressed bytes of `input`, failing with
+    /// [`std::io::ErrorKind::InvalidData`] once the output would exceed `max_len` bytes (the raw
+    /// size index.json records), so a hostile file cannot exhaust memory or disk. Streaming
+    /// for every codec but snappy, whose raw block format has no streaming decoder: its input
+    /// is read whole (and its declared length checked against `max_len` first). Concatenated
+    /// zstd, gzip and bzip2 members are read as one stream, as Python's modules do.
+    ///
+    /// # Errors
+    /// Only snappy can fail here (reading `input`, or a length over `max_len`); the other
+    /// codecs report errors from the returned reader.
+    pub fn decoder<'a>(
+        &self,
+        input: impl Read + 'a,
+        max_len: u64,
+    ) -> std::io::Result<Box<dyn Read + 'a>> {
+        let inner: Box<dyn Read + 'a> = match self.codec {
+            Codec::Zstd => Box::new(zstd::stream::read::Decoder::new(input)?),
+            Codec::Gzip => Box::new(flate2::read::MultiGzDecoder::new(input)),
+            Codec::Bzip2 => Box::new(bzip2::read::MultiBzDecoder::new(input)),
+            Codec::Brotli => Box::new(brotli::Decompressor::new(input, 1 << 16)),
+            Codec::Snappy => {
+                let mut data = Vec::new();
+                { input }.read_to_end(&mut data)?;
+                let n = snap::raw::decompress_len(&data).map_err(std::io::Error::other)?;
+                if u64::try_from(n).unwrap_or(u64::MAX) > max_len {
+                    return Err(too_long(max_len));
+                }
+                let out = snap::raw::Decoder::new()
+                    .decompress_vec(&data)
+                    .map_err(std::io::Error::other)?;
+                Box::new(std::io::Cursor::new(out))
+            }
+        };
+        Ok(Box::new(Limited {
+            inner,
+            left: max_len,
+            max_len,
+        }))
+    }
+
     /// Decompresses a whole file named `file` (for errors), refusing output longer than
     /// `max_len` bytes (the raw size index.json records), so a hostile file cannot exhaust
     /// memory.
+    ///
+    /// # Errors
+    /// [`Error::Decompress`] naming `file` and the codec.
     pub fn decompress(&self, file: &str, data: &[u8], max_len: u64) -> Result<Vec<u8>> {
         let err = |source: std::io::Error| Error::Decompress {
             file: file.to_owned(),
@@ -137,45 +180,37 @@ impl Compression {
         };
         let cap = usize::try_from(max_len.min(1 << 30)).unwrap_or(0);
         let mut out = Vec::with_capacity(cap);
-        let limit = max_len.saturating_add(1);
-        match self.codec {
-            Codec::Zstd => {
-                let dec = zstd::stream::read::Decoder::new(data).map_err(err)?;
-                dec.take(limit).read_to_end(&mut out).map_err(err)?;
-            }
-            Codec::Gzip => {
-                flate2::read::MultiGzDecoder::new(data)
-                    .take(limit)
-                    .read_to_end(&mut out)
-                    .map_err(err)?;
-            }
-            Codec::Bzip2 => {
-                bzip2::read::MultiBzDecoder::new(data)
-                    .take(limit)
-                    .read_to_end(&mut out)
-                    .map_err(err)?;
-            }
-            Codec::Brotli => {
-                brotli::Decompressor::new(data, 1 << 16)
-                    .take(limit)
-                    .read_to_end(&mut out)
-                    .map_err(err)?;
-            }
-            Codec::Snappy => {
-                let n =
-                    snap::raw::decompress_len(data).map_err(|e| err(std::io::Error::other(e)))?;
-                if u64::try_from(n).unwrap_or(u64::MAX) > max_len {
-                    return Err(err(too_long(max_len)));
-                }
-                out = snap::raw::Decoder::new()
-                    .decompress_vec(data)
-                    .map_err(|e| err(std::io::Error::other(e)))?;
-            }
-        }
-        if u64::try_from(out.len()).unwrap_or(u64::MAX) > max_len {
-            return Err(err(too_long(max_len)));
-        }
+        self.decoder(data, max_len)
+            .and_then(|mut d| d.read_to_end(&mut out))
+            .map_err(err)?;
         Ok(out)
+    }
+}
+
+/// Passes bytes through until more than `max_len` would come out, then fails.
+struct Limited<'a> {
+    inner: Box<dyn Read + 'a>,
+    left: u64,
+    max_len: u64,
+}
+
+impl Read for Limited<'_> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        if buf.is_empty() {
+            return Ok(0);
+        }
+        if self.left == 0 {
+            // One probe byte tells "exactly max_len" from "more than max_len".
+            let mut probe = [0u8; 1];
+            return match self.inner.read(&mut probe)? {
+                0 => Ok(0),
+                _ => Err(too_long(self.max_len)),
+            };
+        }
+        let want = usize::try_from(self.left).map_or(buf.len(), |l| l.min(buf.len()));
+        let n = self.inner.read(&mut buf[..want])?;
+        self.left -= n as u64;
+        Ok(n)
     }
 }
 

@@ -17,20 +17,94 @@ use crate::index::{ShardFormat, ShardMeta};
 use crate::sample::{Columns, Sample};
 
 /// Maps a whole file read-only into memory as [`Bytes`] (an empty file gives empty bytes).
+///
+/// # Errors
+/// [`Error::Io`] naming `path`.
 pub fn map_file(path: &Path) -> Result<Bytes> {
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
-    if len == 0 {
-        return Ok(Bytes::new());
+    Ok(MappedFile::open(path)?.bytes)
+}
+
+/// A whole file mapped read-only, whose resident pages this process can give back.
+///
+/// Reading a mapped shard maps its pages into the process (on each fault the kernel maps the
+/// neighbouring cached pages too: 64 KiB, or a whole 2 MiB folio on ext4 and xfs), and they stay
+/// counted in its RSS until the mapping goes away. A reader that keeps many shards open (a shuffle draws from all of them)
+/// calls [`MappedFile::release`] now and then to keep its RSS bounded; the bytes stay valid.
+#[derive(Debug, Clone)]
+pub struct MappedFile {
+    map: Option<Arc<memmap2::Mmap>>,
+    bytes: Bytes,
+}
+
+/// Lets [`Bytes`] own a share of the mapping.
+struct MapOwner(Arc<memmap2::Mmap>);
+
+impl AsRef<[u8]> for MapOwner {
+    fn as_ref(&self) -> &[u8] {
+        &self.0
     }
-    #[allow(unsafe_code)] // mmap is the one unsafe operation of this crate
-    // SAFETY: the mapping is read-only and private to this process. Shard files are immutable
-    // once written: mds writers and caches create them under a temporary name and rename them
-    // into place, and never write into a published shard. A third party truncating the file
-    // while it is mapped could fault the process (SIGBUS); that is outside what we promise
-    // (documented on `MdsShard::open`).
-    let map = unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
-    Ok(Bytes::from_owner(map))
+}
+
+impl MappedFile {
+    /// Maps the file at `path` (an empty file gives empty bytes and no mapping).
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `path`.
+    pub fn open(path: &Path) -> Result<Self> {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
+        if len == 0 {
+            return Ok(Self {
+                map: None,
+                bytes: Bytes::new(),
+            });
+        }
+        #[allow(unsafe_code)] // mmap is one of the two unsafe operations of this crate
+        // SAFETY: the mapping is read-only and private to this process. Shard files are
+        // immutable once written: mds writers and caches create them under a temporary name
+        // and rename them into place, and never write into a published shard. A third party
+        // truncating the file while it is mapped could fault the process (SIGBUS); that is
+        // outside what we promise (documented on `MdsShard::open`).
+        let map = Arc::new(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?);
+        let bytes = Bytes::from_owner(MapOwner(Arc::clone(&map)));
+        Ok(Self {
+            map: Some(map),
+            bytes,
+        })
+    }
+
+    /// The file's bytes (slices of them share the mapping).
+    pub fn bytes(&self) -> &Bytes {
+        &self.bytes
+    }
+
+    /// Gives back the pages of the mapping resident in this process (`madvise(MADV_DONTNEED)`
+    /// on Unix; a no-op elsewhere). Bytes read later fault back in from the page cache with
+    /// the same contents, so slices handed out stay valid and unchanged.
+    ///
+    /// # Errors
+    /// The `madvise` error, if any (callers may ignore it: only memory use is at stake).
+    pub fn release(&self) -> std::io::Result<()> {
+        let Some(map) = &self.map else {
+            return Ok(());
+        };
+        #[cfg(unix)]
+        {
+            #[allow(unsafe_code)] // the other unsafe operation of this crate
+            // SAFETY: MADV_DONTNEED on a private, read-only file mapping that nothing ever
+            // writes through (it is `Mmap`, not `MmapMut`) drops only page-table entries:
+            // later reads fault the same file contents back in, so no reader of the bytes,
+            // here or in another thread, can observe a change.
+            unsafe {
+                map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+            }
+        }
+        #[cfg(not(unix))]
+        {
+            let _ = map;
+            Ok(())
+        }
+    }
 }
 
 fn read_u32(data: &[u8], at: usize) -> Option<u32> {
@@ -516,5 +590,30 @@ impl Shard {
             Shard::Mds(s) => s.columns(),
             Shard::Split(s) => s.columns(),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn released_mapping_reads_the_same_bytes() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("shard.00000.mds");
+        let data: Vec<u8> = (0..5_000_000u32).map(|i| (i % 251) as u8).collect();
+        std::fs::write(&path, &data).unwrap();
+        let m = MappedFile::open(&path).unwrap();
+        let slice = m.bytes().slice(1_000_000..1_000_100);
+        assert_eq!(&slice[..], &data[1_000_000..1_000_100]);
+        m.release().unwrap();
+        // a slice taken before the release and the whole mapping read back unchanged
+        assert_eq!(&slice[..], &data[1_000_000..1_000_100]);
+        assert!(m.bytes()[..] == data[..]);
+        let empty = dir.path().join("empty");
+        std::fs::write(&empty, b"").unwrap();
+        let e = MappedFile::open(&empty).unwrap();
+        assert!(e.bytes().is_empty());
+        e.release().unwrap();
     }
 }

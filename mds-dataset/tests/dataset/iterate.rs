@@ -200,3 +200,37 @@ fn unknown_validate_hash_is_a_parameter_error() {
     );
     assert!(err.to_string().contains("\"bogus\""), "{err}");
 }
+
+/// Every codec of the reference is read from a local dataset that holds only compressed
+/// shards (mds-dataset used to read zstd only), in both read orders.
+#[test]
+fn local_compressed_shards_of_every_codec() {
+    use std::str::FromStr;
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for spec in ["zstd", "zstd:7", "gz", "bz2", "br:5", "snappy"] {
+        let tmp = tempfile::tempdir().unwrap();
+        write_stream(tmp.path(), &[10, 0, 33], 0);
+        let codec = mds_dataset::format::compression::Compression::from_str(spec).unwrap();
+        let index_path = tmp.path().join("index.json");
+        let mut index: serde_json::Value =
+            serde_json::from_slice(&std::fs::read(&index_path).unwrap()).unwrap();
+        for shard in index["shards"].as_array_mut().unwrap() {
+            let raw_name = shard["raw_data"]["basename"].as_str().unwrap().to_owned();
+            let raw = std::fs::read(tmp.path().join(&raw_name)).unwrap();
+            let zip = codec.compress(&raw).unwrap();
+            let zip_name = format!("{raw_name}.{}", codec.extension());
+            std::fs::write(tmp.path().join(&zip_name), &zip).unwrap();
+            std::fs::remove_file(tmp.path().join(&raw_name)).unwrap();
+            shard["compression"] = spec.into();
+            shard["zip_data"] =
+                serde_json::json!({"basename": zip_name, "bytes": zip.len(), "hashes": {}});
+        }
+        std::fs::write(&index_path, index.to_string()).unwrap();
+        for shuffle in [false, true] {
+            let ds = build(tmp.path(), &rt, shuffle);
+            let mut got: Vec<u64> = ds.iter().unwrap().map(|s| id_of(&s.unwrap())).collect();
+            got.sort_unstable();
+            assert_eq!(got, (0..43).collect::<Vec<_>>(), "{spec} shuffle={shuffle}");
+        }
+    }
+}

@@ -155,6 +155,7 @@ async fn hash_mismatch_and_size_mismatch_are_errors() {
 }
 
 #[tokio::test]
+#[allow(clippy::too_many_lines)] // one table of codecs and its error cases
 async fn decompress_each_codec_with_and_without_keep_zip() {
     use std::io::Write;
     let raw = pattern(5, 200_000);
@@ -194,6 +195,7 @@ async fn decompress_each_codec_with_and_without_keep_zip() {
                 zip_dest: &zip_dest,
                 raw_dest: &raw_dest,
                 keep_zip,
+                raw_size_bytes: Some(raw.len() as u64),
             };
             let expected = Expected {
                 size_bytes: Some(zip.len() as u64),
@@ -206,6 +208,23 @@ async fn decompress_each_codec_with_and_without_keep_zip() {
             assert!(std::fs::read(&raw_dest).unwrap() == raw, "{codec}");
             assert_eq!(zip_dest.exists(), keep_zip, "{codec}");
         }
+        // index.json recording a smaller raw size: refused before more reaches the disk
+        let (zip_dest, raw_dest) = (dir.path().join("short.zip"), dir.path().join("short.raw"));
+        let to = Decompress {
+            compression: codec,
+            zip_dest: &zip_dest,
+            raw_dest: &raw_dest,
+            keep_zip: false,
+            raw_size_bytes: Some(raw.len() as u64 - 1),
+        };
+        let err = download_decompress(&f, &key, &to, &Expected::default(), &small_parts())
+            .await
+            .unwrap_err();
+        assert!(
+            matches!(&err, Error::Decompress { path, source, .. }
+                if *path == zip_dest && source.to_string().contains("more than")),
+            "{codec}: {err:?}"
+        );
     }
     // a corrupt body: a typed error naming the file
     f.put("bad.mds.zstd", b"not zstd at all".to_vec().into())
@@ -218,6 +237,7 @@ async fn decompress_each_codec_with_and_without_keep_zip() {
         zip_dest: &zip_dest,
         raw_dest: &raw_dest,
         keep_zip: false,
+        raw_size_bytes: None,
     };
     let err = download_decompress(
         &f,

@@ -294,3 +294,89 @@ async fn flaky_fetcher_from_the_testing_feature() {
     }
     assert!(f.faults() > 0);
 }
+
+/// Serves bodies in 10 000-byte chunks; the first body breaks after `break_after` bytes.
+/// Records the range of every request.
+#[derive(Debug)]
+struct BreaksMidBody {
+    inner: ObjectStoreFetcher,
+    break_after: u64,
+    requests: std::sync::Mutex<Vec<Option<Range<u64>>>>,
+}
+
+#[async_trait::async_trait]
+impl Fetcher for BreaksMidBody {
+    fn url(&self, key: &str) -> String {
+        format!("breaks://{key}")
+    }
+    async fn get_range(&self, key: &str, range: Range<u64>) -> mds_fetch::Result<Bytes> {
+        self.inner.get_range(key, range).await
+    }
+    async fn size(&self, key: &str) -> mds_fetch::Result<u64> {
+        self.inner.size(key).await
+    }
+    async fn get_stream(
+        &self,
+        key: &str,
+        range: Option<Range<u64>>,
+    ) -> mds_fetch::Result<(Option<u64>, mds_fetch::ByteStream)> {
+        use futures::StreamExt;
+        let first = {
+            let mut r = self.requests.lock().unwrap();
+            r.push(range.clone());
+            r.len() == 1
+        };
+        let size = self.inner.size(key).await?;
+        let r = range.unwrap_or(0..size);
+        let data = self.inner.get_range(key, r).await?;
+        let mut chunks: Vec<mds_fetch::Result<Bytes>> = (0..data.len())
+            .step_by(10_000)
+            .map(|i| Ok(data.slice(i..(i + 10_000).min(data.len()))))
+            .collect();
+        if first {
+            let keep = usize::try_from(self.break_after / 10_000).unwrap();
+            chunks.truncate(keep);
+            chunks.push(Err(Error::request(self.url(key), true, "connection reset")));
+        }
+        Ok((Some(size), futures::stream::iter(chunks).boxed()))
+    }
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_body_broken_midway_resumes_after_the_bytes_written_and_hashes_once() {
+    let inner = ObjectStoreFetcher::memory();
+    let files = dataset();
+    seed(&inner, &files).await;
+    let (key, want) = &files[2];
+    assert_eq!(want.len(), 70_000);
+    let digest = mds_fetch::hash::hex_digest("sha1", want).unwrap();
+    let f = BreaksMidBody {
+        inner,
+        break_after: 30_000,
+        requests: std::sync::Mutex::new(Vec::new()),
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let dest = dir.path().join("x");
+    // Small write chunks are not configurable; 30 000 bytes arrive before the reset, and
+    // every one of them reaches the file before the retry.
+    let n = download(
+        &f,
+        key,
+        &dest,
+        &Expected {
+            size_bytes: Some(want.len() as u64),
+            hash: Some(("sha1", &digest)),
+        },
+        &opts(2),
+    )
+    .await
+    .unwrap();
+    assert_eq!(n, want.len() as u64);
+    assert!(std::fs::read(&dest).unwrap() == *want);
+    let requests = f.requests.lock().unwrap().clone();
+    assert_eq!(
+        requests,
+        vec![None, Some(30_000..want.len() as u64)],
+        "a whole GET first, then the rest from the first byte not written"
+    );
+}
