@@ -871,7 +871,7 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                     let data = decompress(e, &shards::join(root, split, zip))?;
                     OpenShard::from_bytes(shard, e, data)
                 }
-                _ => OpenShard::open_file(shard, e, &raw, read_order(inner)),
+                _ => OpenShard::open_file(shard, e, &raw),
             }
         }
         Source::Copy { remote, local } => {
@@ -900,7 +900,7 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                     }
                 }
             }
-            OpenShard::open_file(shard, e, &raw, read_order(inner))
+            OpenShard::open_file(shard, e, &raw)
         }
         Source::Remote {
             fetcher,
@@ -994,18 +994,8 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
                 )
                 .map_err(cache_err)?;
             let path = pin.path().to_path_buf();
-            Ok(OpenShard::open_file(shard, e, &path, read_order(inner))?.with_pin(pin))
+            Ok(OpenShard::open_file(shard, e, &path)?.with_pin(pin))
         }
-    }
-}
-
-/// Shuffled epochs read every shard at once and in any order; unshuffled ones go through
-/// shards one by one.
-fn read_order(inner: &Inner) -> shards::ReadOrder {
-    if inner.cfg.shuffle {
-        shards::ReadOrder::Random
-    } else {
-        shards::ReadOrder::Sequential
     }
 }
 

@@ -5,8 +5,11 @@
 //! moves past, so it is never more than `predownload` samples ahead of the consumer, which
 //! returns permits as it decodes. At the first sample of a run it starts preparing the
 //! run's shard (fetch, decompress, open) on the blocking pool, sharing the preparation with
-//! later runs of the same shard, and hands the run down a bounded channel. No loop sleeps:
-//! every wait is on a semaphore, a channel or the preparation itself.
+//! later runs of the same shard. Runs go down a bounded channel in batches of about
+//! [`PIECE`] samples (a shuffle makes most runs one sample long, and one channel hand-off
+//! per sample would cost more than reading it); a batch is sent early whenever the producer
+//! is about to wait for permits, since the consumer returns them only for samples it has.
+//! No loop sleeps: every wait is on a semaphore, a channel or the preparation itself.
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
@@ -18,7 +21,7 @@ use tokio::sync::{Semaphore, mpsc};
 
 use crate::dataset::{EpochPlan, Inner, StreamingDataset, open_shard};
 use crate::error::{Error, Result};
-use crate::shards::{OpenShard, Sample};
+use crate::shards::{OpenShard, Releaser, Sample};
 use crate::world::World;
 
 type Prepared = Shared<BoxFuture<'static, Result<Arc<OpenShard>, Arc<Error>>>>;
@@ -34,11 +37,15 @@ struct Run {
 
 /// What both iterators share: the receiving end of the pipeline.
 struct Consumer {
-    rx: mpsc::Receiver<Run>,
+    rx: mpsc::Receiver<Result<Vec<Run>>>,
+    /// Runs received and not started yet.
+    runs: VecDeque<Run>,
     sem: Arc<Semaphore>,
     task: tokio::task::JoinHandle<()>,
     current: Option<(Arc<OpenShard>, Vec<u32>, usize)>,
     buffer: VecDeque<Sample>,
+    /// Gives back mapped pages of samples already yielded.
+    releaser: Releaser,
     plan: Arc<EpochPlanInfo>,
     failed: bool,
 }
@@ -70,7 +77,7 @@ impl Consumer {
         let end = (*pos + PIECE).min(idx.len());
         let piece = &idx[*pos..end];
         let buf = &mut self.buffer;
-        shard.read_many(piece, &mut |s| buf.push_back(s))?;
+        shard.read_many(piece, Some(&mut self.releaser), &mut |s| buf.push_back(s))?;
         self.sem.add_permits(piece.len());
         *pos = end;
         Ok(true)
@@ -95,10 +102,19 @@ impl Consumer {
                 Ok(false) => {}
                 Err(e) => return Some(Err(self.fail(e))),
             }
-            let Some(run) = self.rx.blocking_recv() else {
-                return self.finish_blocking();
+            let Some(run) = self.runs.pop_front() else {
+                match self.rx.blocking_recv() {
+                    Some(Ok(batch)) => self.runs.extend(batch),
+                    Some(Err(e)) => return Some(Err(self.fail(e))),
+                    None => return self.finish_blocking(),
+                }
+                continue;
             };
-            let shard = futures::executor::block_on(run.prepared.clone());
+            // Most shards are ready by the time their runs arrive: no waker needed then.
+            let shard = match run.prepared.peek() {
+                Some(r) => r.clone(),
+                None => futures::executor::block_on(run.prepared.clone()),
+            };
             if let Err(e) = self.take_run(run, shard) {
                 return Some(Err(self.fail(e)));
             }
@@ -118,10 +134,18 @@ impl Consumer {
                 Ok(false) => {}
                 Err(e) => return Some(Err(self.fail(e))),
             }
-            let Some(run) = self.rx.recv().await else {
-                return self.finish_async().await;
+            let Some(run) = self.runs.pop_front() else {
+                match self.rx.recv().await {
+                    Some(Ok(batch)) => self.runs.extend(batch),
+                    Some(Err(e)) => return Some(Err(self.fail(e))),
+                    None => return self.finish_async().await,
+                }
+                continue;
             };
-            let shard = run.prepared.clone().await;
+            let shard = match run.prepared.peek() {
+                Some(r) => r.clone(),
+                None => run.prepared.clone().await,
+            };
             if let Err(e) = self.take_run(run, shard) {
                 return Some(Err(self.fail(e)));
             }
@@ -151,23 +175,6 @@ impl Consumer {
     }
 }
 
-/// Runs of consecutive samples of one shard: `(shard, indices in shard)`.
-fn runs(ds: &StreamingDataset, ids: &[u64]) -> Result<Vec<(usize, Vec<u32>)>> {
-    let mut out: Vec<(usize, Vec<u32>)> = Vec::new();
-    for &id in ids {
-        let (shard, idx) = ds.locate(id).ok_or(Error::SampleOutOfRange {
-            index: i64::try_from(id).unwrap_or(i64::MAX),
-            size: ds.size(),
-        })?;
-        let idx = u32::try_from(idx).unwrap_or(u32::MAX);
-        match out.last_mut() {
-            Some((s, v)) if *s == shard => v.push(idx),
-            _ => out.push((shard, vec![idx])),
-        }
-    }
-    Ok(out)
-}
-
 fn prepare(inner: &Arc<Inner>, shard: usize) -> Prepared {
     let inner = Arc::clone(inner);
     let handle = tokio::task::spawn_blocking(move || open_shard(&inner, shard).map(Arc::new));
@@ -181,76 +188,163 @@ fn prepare(inner: &Arc<Inner>, shard: usize) -> Prepared {
     .shared()
 }
 
-async fn produce(
-    inner: Arc<Inner>,
-    runs: Vec<(usize, Vec<u32>)>,
-    sem: Arc<Semaphore>,
-    tx: mpsc::Sender<Run>,
-    window: u32,
-) {
-    // Last run index of each shard, so the producer lets go of a shard after it.
-    let mut last_use: HashMap<usize, usize> = HashMap::new();
-    for (i, (shard, _)) in runs.iter().enumerate() {
-        last_use.insert(*shard, i);
+/// Shard and index within it of underlying sample `id`, as
+/// [`StreamingDataset::locate`] computes it.
+fn locate(offsets: &[u64], id: u64) -> Option<(usize, u32)> {
+    if id >= *offsets.last()? {
+        return None;
     }
-    let mut open: HashMap<usize, Prepared> = HashMap::new();
-    for (i, (shard, idx)) in runs.into_iter().enumerate() {
-        let Ok(p) = sem.acquire().await else { return };
-        p.forget();
-        let prepared = open
-            .entry(shard)
-            .or_insert_with(|| prepare(&inner, shard))
-            .clone();
-        if last_use.get(&shard) == Some(&i) {
-            open.remove(&shard);
+    let shard = offsets.partition_point(|&o| o <= id) - 1;
+    Some((shard, u32::try_from(id - offsets[shard]).ok()?))
+}
+
+/// Runs ready to send and the samples they hold.
+#[derive(Default)]
+struct Batch {
+    runs: Vec<Run>,
+    samples: usize,
+}
+
+impl Batch {
+    /// Sends the batch if it holds anything; false if the consumer is gone.
+    async fn flush(&mut self, tx: &mpsc::Sender<Result<Vec<Run>>>) -> bool {
+        if self.runs.is_empty() {
+            return true;
         }
-        let mut rest = u32::try_from(idx.len() - 1).unwrap_or(u32::MAX);
-        if tx.send(Run { prepared, idx }).await.is_err() {
-            return;
-        }
-        while rest > 0 {
-            let k = rest.min(window);
-            let Ok(p) = sem.acquire_many(k).await else {
-                return;
-            };
+        self.samples = 0;
+        tx.send(Ok(std::mem::take(&mut self.runs))).await.is_ok()
+    }
+}
+
+/// Takes `n` permits, sending `batch` first if that means waiting (the consumer gives
+/// permits back only for samples it has received). False if the pipeline is shutting down.
+async fn permits(
+    sem: &Semaphore,
+    n: u32,
+    batch: &mut Batch,
+    tx: &mpsc::Sender<Result<Vec<Run>>>,
+) -> bool {
+    match sem.try_acquire_many(n) {
+        Ok(p) => {
             p.forget();
-            rest -= k;
+            true
+        }
+        Err(tokio::sync::TryAcquireError::Closed) => false,
+        Err(tokio::sync::TryAcquireError::NoPermits) => {
+            if !batch.flush(tx).await {
+                return false;
+            }
+            match sem.acquire_many(n).await {
+                Ok(p) => {
+                    p.forget();
+                    true
+                }
+                Err(_) => false,
+            }
         }
     }
 }
 
-fn start(
-    ds: &StreamingDataset,
-    plan: &EpochPlan,
-    handle: &tokio::runtime::Handle,
-) -> Result<Consumer> {
+async fn produce(
+    inner: Arc<Inner>,
+    ids: Arc<[u64]>,
+    sem: Arc<Semaphore>,
+    tx: mpsc::Sender<Result<Vec<Run>>>,
+    window: u32,
+) {
+    let offsets = &inner.shard_offsets;
+    // Samples of each shard still to come, so the producer lets go of a shard after its
+    // last run (the consumer then closes it when done with it).
+    let mut left = vec![0u64; offsets.len().saturating_sub(1)];
+    for &id in ids.iter() {
+        let Some((shard, _)) = locate(offsets, id) else {
+            let size = offsets.last().copied().unwrap_or(0);
+            let _ = tx
+                .send(Err(Error::SampleOutOfRange {
+                    index: i64::try_from(id).unwrap_or(i64::MAX),
+                    size,
+                }))
+                .await;
+            return;
+        };
+        left[shard] += 1;
+    }
+    let mut open: HashMap<usize, Prepared> = HashMap::new();
+    let mut batch = Batch::default();
+    let mut i = 0;
+    while i < ids.len() {
+        // the next run: samples of one shard in a row (ids were all located above)
+        let Some((shard, first)) = locate(offsets, ids[i]) else {
+            return;
+        };
+        let mut idx = vec![first];
+        i += 1;
+        while let Some((s, k)) = ids.get(i).and_then(|&id| locate(offsets, id)) {
+            if s != shard {
+                break;
+            }
+            idx.push(k);
+            i += 1;
+        }
+        if !permits(&sem, 1, &mut batch, &tx).await {
+            return;
+        }
+        let prepared = open
+            .entry(shard)
+            .or_insert_with(|| prepare(&inner, shard))
+            .clone();
+        left[shard] -= idx.len() as u64;
+        if left[shard] == 0 {
+            open.remove(&shard);
+        }
+        let mut rest = u32::try_from(idx.len() - 1).unwrap_or(u32::MAX);
+        batch.samples += idx.len();
+        batch.runs.push(Run { prepared, idx });
+        if batch.samples >= PIECE && !batch.flush(&tx).await {
+            return;
+        }
+        while rest > 0 {
+            let k = rest.min(window);
+            if !permits(&sem, k, &mut batch, &tx).await {
+                return;
+            }
+            rest -= k;
+        }
+    }
+    batch.flush(&tx).await;
+}
+
+fn start(ds: &StreamingDataset, plan: &EpochPlan, handle: &tokio::runtime::Handle) -> Consumer {
     let info = Arc::new(EpochPlanInfo {
         epoch: plan.epoch,
         sample_in_epoch: plan.sample_in_epoch,
         total: plan.sample_ids.len(),
     });
-    let runs = runs(ds, &plan.sample_ids)?;
     let window = u32::try_from(ds.inner.cfg.predownload().max(1))
         .unwrap_or(u32::MAX >> 4)
         .min(1 << 28);
     let sem = Arc::new(Semaphore::new(window as usize));
-    let (tx, rx) = mpsc::channel(usize::try_from(window).unwrap_or(1024).clamp(1, 1024));
+    // Batches of about PIECE samples: room for `window` samples' worth, at least two.
+    let slots = usize::try_from(window).unwrap_or(usize::MAX) / PIECE;
+    let (tx, rx) = mpsc::channel(slots.clamp(2, 1024));
     let task = handle.spawn(produce(
         Arc::clone(&ds.inner),
-        runs,
+        plan.sample_ids.iter().copied().collect(),
         Arc::clone(&sem),
         tx,
         window,
     ));
-    Ok(Consumer {
+    Consumer {
         rx,
+        runs: VecDeque::new(),
         sem,
         task,
         current: None,
         buffer: VecDeque::new(),
+        releaser: Releaser::default(),
         plan: info,
         failed: false,
-    })
+    }
 }
 
 /// Synchronous iterator over one worker's samples of one epoch.
@@ -351,7 +445,7 @@ impl StreamingDataset {
         let handle = self.inner.runtime.clone().ok_or(Error::NoRuntime)?;
         let plan = self.begin_epoch(world)?;
         Ok(SampleIter {
-            consumer: start(self, &plan, &handle)?,
+            consumer: start(self, &plan, &handle),
             yielded: 0,
         })
     }
@@ -370,7 +464,7 @@ impl StreamingDataset {
     /// When called outside a tokio runtime.
     pub fn stream_for(&self, world: World) -> Result<SampleStream> {
         let plan = self.begin_epoch(world)?;
-        let consumer = start(self, &plan, &tokio::runtime::Handle::current())?;
+        let consumer = start(self, &plan, &tokio::runtime::Handle::current());
         let info = Arc::clone(&consumer.plan);
         let inner = futures::stream::unfold(consumer, |mut c| async move {
             c.next_async().await.map(|r| (r, c))

@@ -1,10 +1,14 @@
-//! index.json entries, and reading samples out of an MDS shard with positioned reads.
+//! index.json entries, and reading samples out of an MDS shard.
 //!
-//! Shards are read with `pread` into small buffers rather than memory-mapped whole: a
-//! shuffled epoch touches every shard, and mapped pages would count toward the reader's
-//! resident memory until unmapped. A run of consecutive samples is read with one call and
-//! its column values are zero-copy slices of that buffer.
+//! A shard file is both open for `pread` and mapped read-only. Small runs of samples (under
+//! [`MAP_MIN_BYTES`]) are copied with one `pread`: cheaper than a page fault. Larger ones are
+//! slices of the mapping, so nothing is copied and columns never read are never touched.
+//! Mapped pages count toward the reader's RSS until given back, and on ext4 and xfs each
+//! fault maps a whole 2 MiB folio, so the iterator gives back the ranges it served once
+//! [`RELEASE_BYTES`] more have been served after them ([`Releaser`]). Either way a sample's
+//! column values are zero-copy slices of the buffer or mapping it was read from.
 
+use std::collections::VecDeque;
 use std::fs::File;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
@@ -14,7 +18,6 @@ use bytes::{Bytes, BytesMut};
 use mds_format::encoding::{ColumnEncoding, Value};
 use mds_format::shard::MappedFile;
 use serde::Deserialize;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::error::{Error, Result};
 
@@ -210,7 +213,9 @@ impl Sample {
 /// Where a shard's raw bytes are.
 #[derive(Debug)]
 enum Data {
-    File(File),
+    /// A file on disk, and its mapping unless mapping it failed.
+    File(File, Option<MappedFile>),
+    /// A decompressed shard.
     Memory(Bytes),
 }
 
@@ -222,66 +227,52 @@ pub(crate) struct OpenShard {
     columns: Arc<Columns>,
     offsets: Vec<u32>,
     data: Data,
-    /// The mapping behind `data` when it is a mapped file, and the bytes served from it since
-    /// its pages were last given back.
-    mapped: Option<(MappedFile, AtomicU64)>,
     /// Keeps a cached shard from being evicted while it is open.
     pin: Option<mds_cache::Pin>,
 }
 
-/// How the samples of a shard will be read, which decides how it is opened.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum ReadOrder {
-    /// In order, a shard at a time (no shuffle): mapped, zero-copy.
-    Sequential,
-    /// In any order, many shards at once (shuffle, random access): read with `pread`.
-    Random,
+/// Runs of samples at least this long are read as slices of the mapping; shorter ones are
+/// copied (a copy of a few KiB costs less than the fault that would map a 2 MiB folio).
+pub(crate) const MAP_MIN_BYTES: u64 = 32 << 10;
+
+/// Mapped bytes a [`Releaser`] lets stay resident before giving back the oldest.
+pub(crate) const RELEASE_BYTES: u64 = 16 << 20;
+
+/// Gives back mapped ranges in the order they were served, once more than [`RELEASE_BYTES`]
+/// (each range widened to the 2 MiB folios it touches) were served after them. This bounds
+/// the RSS of an iterator whatever the order and however many shards are open, as long as
+/// the consumer is done with a sample by then; a sample kept longer stays valid and only
+/// faults its pages back in if read again.
+#[derive(Debug, Default)]
+pub(crate) struct Releaser {
+    served: VecDeque<(MappedFile, usize, usize)>,
+    bytes: u64,
 }
 
-/// Bytes served from a mapped shard between two [`MappedFile::release`] calls. Each call costs
-/// one `madvise` (microseconds); a 2 GB epoch makes about a thousand.
-pub(crate) const RELEASE_BYTES: u64 = 2 << 20;
+impl Releaser {
+    const FOLIO: usize = 2 << 20;
 
-impl OpenShard {
-    /// Opens a raw `.mds` file for reading in `order`.
-    ///
-    /// [`ReadOrder::Sequential`] maps the file read-only ([`MappedFile`]): samples are slices
-    /// of the mapping, so reading one column touches only its pages and nothing is copied;
-    /// every [`RELEASE_BYTES`] served, the pages mapped so far are given back, so RSS stays
-    /// bounded. Shard files are immutable once published (writers and the cache rename
-    /// complete files into place), which makes the mapping safe.
-    ///
-    /// [`ReadOrder::Random`] reads each sample (or run of samples) with `pread` into its own
-    /// buffer. A shuffle draws from every shard at once, and on file systems whose page cache
-    /// holds 2 MiB folios (ext4, xfs) each fault maps a whole folio, so a mapping would cost
-    /// about 2 MiB of RSS per sample touched; a copy costs only the sample.
-    pub(crate) fn open_file(
-        id: usize,
-        entry: &ShardEntry,
-        path: &Path,
-        order: ReadOrder,
-    ) -> Result<Self> {
-        match order {
-            ReadOrder::Sequential => Self::map_file(id, entry, path),
-            ReadOrder::Random => Self::read_file(id, entry, path),
+    fn note(&mut self, map: &MappedFile, a: usize, b: usize) {
+        let start = a / Self::FOLIO * Self::FOLIO;
+        let end = b.div_ceil(Self::FOLIO).saturating_mul(Self::FOLIO);
+        self.served.push_back((map.clone(), start, end));
+        self.bytes += (end - start) as u64;
+        while self.bytes > RELEASE_BYTES {
+            let Some((old, from, to)) = self.served.pop_front() else {
+                break;
+            };
+            self.bytes -= (to - from) as u64;
+            // Only memory use is at stake if this fails.
+            let _ = old.release_range(from, to - from);
         }
     }
+}
 
-    fn map_file(id: usize, entry: &ShardEntry, path: &Path) -> Result<Self> {
-        let io = |source| Error::Io {
-            path: path.display().to_string(),
-            source,
-        };
-        // Opened here first so a missing or unreadable file is the usual I/O error.
-        File::open(path).map_err(io)?;
-        let mapped =
-            MappedFile::open(path).map_err(|e| io(std::io::Error::other(e.to_string())))?;
-        let mut shard = Self::from_bytes(id, entry, mapped.bytes().clone())?;
-        shard.mapped = Some((mapped, AtomicU64::new(0)));
-        Ok(shard)
-    }
-
-    fn read_file(id: usize, entry: &ShardEntry, path: &Path) -> Result<Self> {
+impl OpenShard {
+    /// Opens a raw `.mds` file: reads its offsets table and maps it (see the module docs for
+    /// how samples are then read). Shard files are immutable once published (writers and the
+    /// cache rename complete files into place), which makes the mapping safe.
+    pub(crate) fn open_file(id: usize, entry: &ShardEntry, path: &Path) -> Result<Self> {
         let io = |source| Error::Io {
             path: path.display().to_string(),
             source,
@@ -311,7 +302,11 @@ impl OpenShard {
         }
         let mut table = vec![0u8; usize::try_from(table_len).unwrap_or(usize::MAX)];
         file.read_exact_at(&mut table, 4).map_err(io)?;
-        Self::from_table(id, entry, n, &table, Data::File(file), len)
+        // Without a mapping every read is a pread: slower for large samples, still correct.
+        let map = MappedFile::open(path)
+            .ok()
+            .filter(|m| m.bytes().len() as u64 == len);
+        Self::from_table(id, entry, n, &table, Data::File(file, map), len)
     }
 
     /// Opens a shard held in memory (a decompressed zip).
@@ -388,7 +383,6 @@ impl OpenShard {
             columns: Arc::clone(&entry.columns),
             offsets,
             data,
-            mapped: None,
             pin: None,
         })
     }
@@ -412,18 +406,9 @@ impl OpenShard {
                 format!("sample index out of range (shard has {})", self.len()),
             ));
         };
-        if let Some((file, served)) = &self.mapped {
-            let n = u64::from(b.saturating_sub(a));
-            let before = served.fetch_add(n, Ordering::Relaxed);
-            if before.saturating_add(n) >= RELEASE_BYTES {
-                served.store(0, Ordering::Relaxed);
-                // Only memory use is at stake if this fails.
-                let _ = file.release();
-            }
-        }
         match &self.data {
             Data::Memory(m) => Ok(m.slice(a as usize..b as usize)),
-            Data::File(f) => {
+            Data::File(f, _) => {
                 let mut buf = BytesMut::zeroed((b - a) as usize);
                 f.read_exact_at(&mut buf, u64::from(a))
                     .map_err(|e| Error::Io {
@@ -435,9 +420,30 @@ impl OpenShard {
         }
     }
 
+    /// Samples `start..end` as a slice of the mapping, noted in `releaser`, if the shard is
+    /// mapped and the run is long enough to be worth it.
+    fn mapped_range(&self, start: usize, end: usize, releaser: &mut Releaser) -> Option<Bytes> {
+        let Data::File(_, Some(map)) = &self.data else {
+            return None;
+        };
+        let a = *self.offsets.get(start)? as usize;
+        let b = *self.offsets.get(end)? as usize;
+        if ((b - a) as u64) < MAP_MIN_BYTES {
+            return None;
+        }
+        releaser.note(map, a, b);
+        Some(map.bytes().slice(a..b))
+    }
+
     /// Decodes samples `idx` (indices within the shard), reading each run of consecutive
-    /// indices with one call, and passes each to `out` in order.
-    pub(crate) fn read_many(&self, idx: &[u32], out: &mut dyn FnMut(Sample)) -> Result<()> {
+    /// indices with one call, and passes each to `out` in order. With a `releaser`, long runs
+    /// are read from the mapping (see the module docs); without, everything is copied.
+    pub(crate) fn read_many(
+        &self,
+        idx: &[u32],
+        mut releaser: Option<&mut Releaser>,
+        out: &mut dyn FnMut(Sample),
+    ) -> Result<()> {
         const MAX_RUN_BYTES: u64 = 4 << 20;
         let mut i = 0;
         while i < idx.len() {
@@ -462,7 +468,13 @@ impl OpenShard {
                 j += 1;
             }
             let end = start + (j - i);
-            let buf = self.range(start, end)?;
+            let mapped = releaser
+                .as_deref_mut()
+                .and_then(|r| self.mapped_range(start, end, r));
+            let buf = match mapped {
+                Some(b) => b,
+                None => self.range(start, end)?,
+            };
             let base = self.offsets[start] as usize;
             for k in start..end {
                 let a = self.offsets[k] as usize - base;

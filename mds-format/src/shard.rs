@@ -85,9 +85,24 @@ impl MappedFile {
     /// # Errors
     /// The `madvise` error, if any (callers may ignore it: only memory use is at stake).
     pub fn release(&self) -> std::io::Result<()> {
+        self.release_range(0, self.bytes.len())
+    }
+
+    /// [`MappedFile::release`] for bytes `offset..offset + len` only, widened to whole pages
+    /// and clamped to the file.
+    ///
+    /// # Errors
+    /// The `madvise` error, if any (callers may ignore it: only memory use is at stake).
+    pub fn release_range(&self, offset: usize, len: usize) -> std::io::Result<()> {
+        const PAGE: usize = 4096;
         let Some(map) = &self.map else {
             return Ok(());
         };
+        let start = (offset / PAGE * PAGE).min(map.len());
+        let end = offset.saturating_add(len).min(map.len());
+        if end <= start {
+            return Ok(());
+        }
         #[cfg(unix)]
         {
             #[allow(unsafe_code)] // the other unsafe operation of this crate
@@ -96,12 +111,12 @@ impl MappedFile {
             // later reads fault the same file contents back in, so no reader of the bytes,
             // here or in another thread, can observe a change.
             unsafe {
-                map.unchecked_advise(memmap2::UncheckedAdvice::DontNeed)
+                map.unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, start, end - start)
             }
         }
         #[cfg(not(unix))]
         {
-            let _ = map;
+            let _ = (map, start, end);
             Ok(())
         }
     }
@@ -606,6 +621,8 @@ mod tests {
         let m = MappedFile::open(&path).unwrap();
         let slice = m.bytes().slice(1_000_000..1_000_100);
         assert_eq!(&slice[..], &data[1_000_000..1_000_100]);
+        m.release_range(999_000, 4000).unwrap();
+        m.release_range(4_999_000, 1 << 30).unwrap();
         m.release().unwrap();
         // a slice taken before the release and the whole mapping read back unchanged
         assert_eq!(&slice[..], &data[1_000_000..1_000_100]);
