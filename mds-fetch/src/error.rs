@@ -129,7 +129,7 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-    /// The hash algorithm is not one mds knows (see [`crate::hash::ALGORITHMS`]).
+    /// The hash algorithm is not one mds knows (see [`mds_format::hash::HashAlgorithm::ALL`]).
     #[error("unknown hash algorithm `{algorithm}`")]
     UnknownHash {
         /// The name given.
