@@ -245,36 +245,48 @@ async fn permits(
     }
 }
 
+/// Samples of each shard among `ids` (blocking; run off the producer's path).
+fn count_per_shard(offsets: &[u64], ids: &[u64]) -> Vec<u64> {
+    let mut n = vec![0u64; offsets.len().saturating_sub(1)];
+    for &id in ids {
+        if let Some((shard, _)) = locate(offsets, id) {
+            n[shard] += 1;
+        }
+    }
+    n
+}
+
 async fn produce(
     inner: Arc<Inner>,
-    ids: Arc<[u64]>,
+    ids: Arc<Vec<u64>>,
     sem: Arc<Semaphore>,
     tx: mpsc::Sender<Result<Vec<Run>>>,
     window: u32,
 ) {
     let offsets = &inner.shard_offsets;
-    // Samples of each shard still to come, so the producer lets go of a shard after its
-    // last run (the consumer then closes it when done with it).
-    let mut left = vec![0u64; offsets.len().saturating_sub(1)];
-    for &id in ids.iter() {
-        let Some((shard, _)) = locate(offsets, id) else {
-            let size = offsets.last().copied().unwrap_or(0);
-            let _ = tx
-                .send(Err(Error::SampleOutOfRange {
-                    index: i64::try_from(id).unwrap_or(i64::MAX),
-                    size,
-                }))
-                .await;
-            return;
-        };
-        left[shard] += 1;
-    }
+    // The producer lets go of a shard after its last run (the consumer then closes it when
+    // done with it, which unpins it in the cache). Counting every shard's samples takes a
+    // pass over the whole list, so it runs beside the first runs instead of before them;
+    // until it is known, shards stay open.
+    let mut counting = {
+        let (o, i) = (offsets.clone(), Arc::clone(&ids));
+        Some(tokio::task::spawn_blocking(move || count_per_shard(&o, &i)))
+    };
+    let mut left: Option<Vec<u64>> = None;
+    let mut sent = vec![0u64; offsets.len().saturating_sub(1)];
     let mut open: HashMap<usize, Prepared> = HashMap::new();
     let mut batch = Batch::default();
     let mut i = 0;
     while i < ids.len() {
-        // the next run: samples of one shard in a row (ids were all located above)
+        // the next run: samples of one shard in a row
         let Some((shard, first)) = locate(offsets, ids[i]) else {
+            let _ = batch.flush(&tx).await;
+            let _ = tx
+                .send(Err(Error::SampleOutOfRange {
+                    index: i64::try_from(ids[i]).unwrap_or(i64::MAX),
+                    size: offsets.last().copied().unwrap_or(0),
+                }))
+                .await;
             return;
         };
         let mut idx = vec![first];
@@ -289,13 +301,28 @@ async fn produce(
         if !permits(&sem, 1, &mut batch, &tx).await {
             return;
         }
+        if let Some(h) = counting.as_mut()
+            && let Some(done) = h.now_or_never()
+        {
+            counting = None;
+            let Ok(totals) = done else { return };
+            let rest: Vec<u64> = totals.iter().zip(&sent).map(|(t, s)| t - s).collect();
+            open.retain(|s, _| rest.get(*s).is_some_and(|&n| n > 0));
+            left = Some(rest);
+        }
         let prepared = open
             .entry(shard)
             .or_insert_with(|| prepare(&inner, shard))
             .clone();
-        left[shard] -= idx.len() as u64;
-        if left[shard] == 0 {
-            open.remove(&shard);
+        let n = idx.len() as u64;
+        match left.as_mut() {
+            Some(left) => {
+                left[shard] -= n;
+                if left[shard] == 0 {
+                    open.remove(&shard);
+                }
+            }
+            None => sent[shard] += n,
         }
         let mut rest = u32::try_from(idx.len() - 1).unwrap_or(u32::MAX);
         batch.samples += idx.len();
@@ -314,7 +341,7 @@ async fn produce(
     batch.flush(&tx).await;
 }
 
-fn start(ds: &StreamingDataset, plan: &EpochPlan, handle: &tokio::runtime::Handle) -> Consumer {
+fn start(ds: &StreamingDataset, plan: EpochPlan, handle: &tokio::runtime::Handle) -> Consumer {
     let info = Arc::new(EpochPlanInfo {
         epoch: plan.epoch,
         sample_in_epoch: plan.sample_in_epoch,
@@ -329,7 +356,7 @@ fn start(ds: &StreamingDataset, plan: &EpochPlan, handle: &tokio::runtime::Handl
     let (tx, rx) = mpsc::channel(slots.clamp(2, 1024));
     let task = handle.spawn(produce(
         Arc::clone(&ds.inner),
-        plan.sample_ids.iter().copied().collect(),
+        Arc::new(plan.sample_ids),
         Arc::clone(&sem),
         tx,
         window,
@@ -445,7 +472,7 @@ impl StreamingDataset {
         let handle = self.inner.runtime.clone().ok_or(Error::NoRuntime)?;
         let plan = self.begin_epoch(world)?;
         Ok(SampleIter {
-            consumer: start(self, &plan, &handle),
+            consumer: start(self, plan, &handle),
             yielded: 0,
         })
     }
@@ -464,7 +491,7 @@ impl StreamingDataset {
     /// When called outside a tokio runtime.
     pub fn stream_for(&self, world: World) -> Result<SampleStream> {
         let plan = self.begin_epoch(world)?;
-        let consumer = start(self, &plan, &tokio::runtime::Handle::current());
+        let consumer = start(self, plan, &tokio::runtime::Handle::current());
         let info = Arc::clone(&consumer.plan);
         let inner = futures::stream::unfold(consumer, |mut c| async move {
             c.next_async().await.map(|r| (r, c))

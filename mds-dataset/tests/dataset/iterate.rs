@@ -246,7 +246,11 @@ fn large_and_small_samples_read_back_exactly() {
     let tmp = tempfile::tempdir().unwrap();
     let payload = |id: u64| -> Vec<u8> {
         // 40 KiB for even ids (mapped), 3 KiB for odd ones (copied)
-        let len = if id.is_multiple_of(2) { 40 << 10 } else { 3 << 10 };
+        let len = if id.is_multiple_of(2) {
+            40 << 10
+        } else {
+            3 << 10
+        };
         (0..len).map(|k| ((id * 31 + k) % 251) as u8).collect()
     };
     let mut w = MdsWriter::builder(tmp.path())
