@@ -1,0 +1,121 @@
+//! `mds stream` from the S3 emulator and the HTTP server that `cargo xtask test` starts: the
+//! installed binary reads every backend, and gives the same checksum as a local read.
+
+// Test code: a panic is the failure report.
+#![allow(clippy::unwrap_used)]
+
+use std::path::Path;
+use std::process::Command;
+
+/// `MDS_TEST_*` variable `var`, or `None` (test skipped) unless `MDS_TEST_REQUIRE_BACKENDS=1`.
+fn endpoint(var: &str) -> Option<String> {
+    match std::env::var(var) {
+        Ok(v) if !v.is_empty() => Some(v),
+        _ => {
+            let required = std::env::var("MDS_TEST_REQUIRE_BACKENDS").is_ok_and(|v| v == "1");
+            assert!(
+                !required,
+                "{var} is not set but MDS_TEST_REQUIRE_BACKENDS=1"
+            );
+            eprintln!("skipping: {var} not set (scripts/emulators/start.sh writes it)");
+            None
+        }
+    }
+}
+
+fn unique(name: &str) -> String {
+    let nanos = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .as_nanos();
+    format!("cli-{name}-{}-{nanos}", std::process::id())
+}
+
+/// Three shards of one `int` column `id` = 0..n, as the reference lays them out.
+fn write_dataset(dir: &Path, sizes: &[u32]) -> u64 {
+    std::fs::create_dir_all(dir).unwrap();
+    let mut shards = Vec::new();
+    let mut id = 0i64;
+    for (k, &n) in sizes.iter().enumerate() {
+        let name = format!("shard.{k:05}.mds");
+        let mut data = n.to_le_bytes().to_vec();
+        let head = 4 * (n + 2);
+        for i in 0..=n {
+            data.extend_from_slice(&(head + 8 * i).to_le_bytes());
+        }
+        for _ in 0..n {
+            data.extend_from_slice(&id.to_le_bytes());
+            id += 1;
+        }
+        std::fs::write(dir.join(&name), &data).unwrap();
+        shards.push(serde_json::json!({
+            "column_encodings": ["int"], "column_names": ["id"], "column_sizes": [8],
+            "compression": null, "format": "mds", "hashes": [],
+            "raw_data": {"basename": name, "bytes": data.len(), "hashes": {}},
+            "samples": n, "size_limit": 1 << 26, "version": 2, "zip_data": null
+        }));
+    }
+    let index = serde_json::json!({"shards": shards, "version": 2});
+    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
+    u64::try_from(id * (id - 1) / 2).unwrap()
+}
+
+/// Runs `mds stream REMOTE --local <fresh dir> --shuffle --key id` and returns the checksum.
+fn stream(remote: &str) -> u64 {
+    let cache = tempfile::tempdir().unwrap();
+    let out = Command::new(env!("CARGO_BIN_EXE_mds"))
+        .args(["stream", remote, "--local"])
+        .arg(cache.path())
+        .args(["--shuffle", "--key", "id"])
+        .output()
+        .unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(out.status.success(), "mds stream {remote}: {text}");
+    let after = text
+        .split("checksum ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("{text}"));
+    after.split_whitespace().next().unwrap().parse().unwrap()
+}
+
+#[test]
+fn stream_from_s3_and_http_gives_the_local_checksum() {
+    let src = tempfile::tempdir().unwrap();
+    let want = write_dataset(src.path(), &[300, 17, 250]);
+    assert_eq!(stream(&src.path().display().to_string()), want);
+
+    if let Some(_endpoint) = endpoint("MDS_TEST_S3_ENDPOINT") {
+        let bucket = std::env::var("MDS_TEST_BUCKET").unwrap_or_else(|_| "mds-test".into());
+        let url = format!("s3://{bucket}/{}", unique("s3"));
+        let rt = tokio::runtime::Runtime::new().unwrap();
+        rt.block_on(async {
+            let f = mds_fetch::from_url(&url).unwrap();
+            for entry in std::fs::read_dir(src.path()).unwrap() {
+                let path = entry.unwrap().path();
+                let key = path.file_name().unwrap().to_str().unwrap().to_owned();
+                let data = bytes::Bytes::from(std::fs::read(&path).unwrap());
+                f.put(&key, data).await.unwrap();
+            }
+        });
+        assert_eq!(stream(&url), want, "{url}");
+    }
+
+    if let (Some(http), Ok(root)) = (
+        endpoint("MDS_TEST_HTTP_ENDPOINT"),
+        std::env::var("MDS_TEST_HTTP_ROOT"),
+    ) {
+        let name = unique("http");
+        let dir = Path::new(&root).join(&name);
+        std::fs::create_dir_all(&dir).unwrap();
+        for entry in std::fs::read_dir(src.path()).unwrap() {
+            let path = entry.unwrap().path();
+            std::fs::copy(&path, dir.join(path.file_name().unwrap())).unwrap();
+        }
+        let url = format!("{}/{name}", http.trim_end_matches('/'));
+        assert_eq!(stream(&url), want, "{url}");
+    }
+}
