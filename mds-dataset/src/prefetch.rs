@@ -29,6 +29,10 @@ type Prepared = Shared<BoxFuture<'static, Result<Arc<OpenShard>, Arc<Error>>>>;
 /// Samples decoded per step; also how often permits go back to the producer.
 const PIECE: usize = 64;
 
+/// Shards open (being fetched, or read) at once when there is no cache limit, however far
+/// ahead of the sample window: enough concurrent downloads to reach what the store serves.
+const SHARDS_AHEAD: usize = 6;
+
 struct Run {
     prepared: Prepared,
     /// Indices within the shard.
@@ -276,6 +280,16 @@ async fn produce(
     let mut sent = vec![0u64; offsets.len().saturating_sub(1)];
     let mut open: HashMap<usize, Prepared> = HashMap::new();
     let mut batch = Batch::default();
+    // Without a cache limit, shards are also fetched ahead of the sample window until
+    // SHARDS_AHEAD are open, so that downloads overlap (a window of 2048 samples is less
+    // than one shard of 8 KiB samples). With a limit, pins of shards fetched ahead could
+    // hold the space that the consumer's next shard needs, so only the window applies.
+    let ahead = if inner.cfg.cache_limit_bytes.is_none() {
+        SHARDS_AHEAD
+    } else {
+        0
+    };
+    let mut scan = 0;
     let mut i = 0;
     while i < ids.len() {
         // the next run: samples of one shard in a row
@@ -314,6 +328,17 @@ async fn produce(
             .entry(shard)
             .or_insert_with(|| prepare(&inner, shard))
             .clone();
+        if let Some(left) = &left {
+            scan = scan.max(i);
+            while open.len() < ahead && scan < ids.len() {
+                if let Some((s, _)) = locate(offsets, ids[scan])
+                    && left[s] > 0
+                {
+                    open.entry(s).or_insert_with(|| prepare(&inner, s));
+                }
+                scan += 1;
+            }
+        }
         let n = idx.len() as u64;
         match left.as_mut() {
             Some(left) => {

@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use std::sync::{Arc, Mutex, PoisonError};
 
-use bytes::{Bytes, BytesMut};
+use bytes::Bytes;
 use futures::{StreamExt, TryStreamExt};
 
 use crate::compression;
@@ -190,6 +190,13 @@ impl PartState {
     }
 }
 
+/// Body chunks waiting to be written, in order, and their total length in bytes.
+#[derive(Default)]
+struct Chunks {
+    chunks: Vec<Bytes>,
+    len: usize,
+}
+
 /// Writes `data` at `part_start + at` and advances the part's progress. Blocking. A write that
 /// overlaps what is already written (an attempt that timed out finishing late) rewrites the
 /// same bytes, since objects do not change, and feeds the hasher only the new tail.
@@ -262,10 +269,11 @@ async fn stream_part(
                 });
             }
             let mut at = done;
-            let mut buf = BytesMut::new();
+            // Chunks are gathered as they came (no copy) and written one after the other.
+            let mut buf = Chunks::default();
             let mut pending: Option<tokio::task::JoinHandle<Result<()>>> = None;
-            let flush = |buf: &mut BytesMut, at: u64| {
-                let data = buf.split().freeze();
+            let flush = |buf: &mut Chunks, at: u64| {
+                let data = std::mem::take(buf);
                 let (file, dest, progress) = (
                     Arc::clone(file),
                     dest.to_path_buf(),
@@ -273,7 +281,12 @@ async fn stream_part(
                 );
                 let start = range.start;
                 tokio::task::spawn_blocking(move || {
-                    write_chunk(&file, &dest, &progress, start, at, &data)
+                    let mut at = at;
+                    for chunk in &data.chunks {
+                        write_chunk(&file, &dest, &progress, start, at, chunk)?;
+                        at += chunk.len() as u64;
+                    }
+                    Ok(())
                 })
             };
             let join = |h: tokio::task::JoinHandle<Result<()>>| async {
@@ -293,12 +306,13 @@ async fn stream_part(
                             actual: received,
                         });
                     }
-                    buf.extend_from_slice(&chunk);
-                    if buf.len() >= WRITE_CHUNK_BYTES {
+                    buf.len += chunk.len();
+                    buf.chunks.push(chunk);
+                    if buf.len >= WRITE_CHUNK_BYTES {
                         if let Some(p) = pending.take() {
                             join(p).await?;
                         }
-                        let n = buf.len() as u64;
+                        let n = buf.len as u64;
                         pending = Some(flush(&mut buf, at));
                         at += n;
                     }
@@ -310,7 +324,7 @@ async fn stream_part(
             if let Some(p) = pending.take() {
                 join(p).await?;
             }
-            if !buf.is_empty() {
+            if buf.len > 0 {
                 join(flush(&mut buf, at)).await?;
             }
             outcome?;
