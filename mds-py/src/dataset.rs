@@ -19,7 +19,11 @@ use crate::errors::PyMdsError;
 
 fn get<'py, T: FromPyObjectOwned<'py>>(cfg: &Bound<'py, PyDict>, key: &str) -> PyResult<Option<T>> {
     match cfg.get_item(key)? {
-        Some(v) if !v.is_none() => Ok(Some(v.extract::<T>().map_err(Into::into)?)),
+        // The parameter's name in the message: pyo3's own says only "can't convert ...".
+        Some(v) if !v.is_none() => v.extract::<T>().map(Some).map_err(|e| {
+            let e: PyErr = e.into();
+            PyValueError::new_err(format!("invalid `{key}` = {v}: {e}"))
+        }),
         _ => Ok(None),
     }
 }

@@ -64,3 +64,11 @@ def test_out_of_range_index_raises_index_error() -> None:
 def test_missing_local_index_is_file_not_found(tmp_path: Path) -> None:
     with pytest.raises(FileNotFoundError):
         mds.LocalDataset(str(tmp_path))
+
+
+@pytest.mark.parametrize("param", ["predownload", "batch_size"])
+def test_negative_counts_are_value_errors_naming_the_parameter(param: str, tmp_path: Path) -> None:
+    local = str(local_copy("all_encodings_1shard", tmp_path))
+    with pytest.raises(ValueError, match=param):
+        ds = mds.StreamingDataset(local=local, allow_unsafe_types=True, **{param: -1})
+        next(iter(ds))
