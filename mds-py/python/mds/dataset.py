@@ -135,6 +135,8 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
                 raise ValueError(f"Epoch size cannot be negative. Received {epoch_size}.")
         if cache_limit is not None:
             cache_limit = bytes_to_int(cache_limit)
+        if batch_size is not None and (not isinstance(batch_size, int) or batch_size < 1):
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size!r}")
         if predownload is None and batch_size is not None:
             predownload = 8 * batch_size
         elif predownload is None:
