@@ -89,44 +89,13 @@ name_enum!(
     }
 );
 
-const BYTE_UNITS: [&str; 8] = ["kb", "mb", "gb", "tb", "pb", "eb", "zb", "yb"];
-
 /// Parses a byte count the way the reference's `bytes_to_int` does: a plain integer, or a
 /// number with a binary suffix `kb`…`yb` (1024-based, fraction truncated), or digits with `b`.
+/// The parser is [`mds_cache::parse_bytes`]'s (one implementation for the workspace).
 ///
-/// Errors name `param` and list the accepted suffixes.
+/// Errors name `param` and say what was wrong with `text`.
 pub fn parse_bytes(param: &'static str, text: &str) -> Result<u64> {
-    let s = text.trim().to_ascii_lowercase();
-    let err = || {
-        Error::param(
-            param,
-            format!(
-                "unsupported value/suffix {text:?}; supported suffixes are b, {}",
-                BYTE_UNITS.join(", ")
-            ),
-        )
-    };
-    if !s.is_empty() && s.bytes().all(|b| b.is_ascii_digit()) {
-        return s.parse::<u64>().map_err(|_| err());
-    }
-    for (i, unit) in BYTE_UNITS.iter().enumerate().rev() {
-        if let Some(num) = s.strip_suffix(unit) {
-            let v: f64 = num.trim().parse().map_err(|_| err())?;
-            if !v.is_finite() || v < 0.0 {
-                return Err(err());
-            }
-            let exp = i32::try_from(i + 1).map_err(|_| err())?;
-            let bytes = v * 1024f64.powi(exp);
-            return float_to_u64(bytes.trunc()).ok_or_else(err);
-        }
-    }
-    if let Some(num) = s.strip_suffix('b')
-        && !num.is_empty()
-        && num.bytes().all(|b| b.is_ascii_digit())
-    {
-        return num.parse::<u64>().map_err(|_| err());
-    }
-    Err(err())
+    mds_cache::parse_bytes(text).map_err(|e| Error::param(param, e.to_string()))
 }
 
 /// Parses a sample count the way the reference's `number_abbrev_to_int` does: digits, or a
