@@ -203,8 +203,10 @@ fn read_steps(
         for (label, r) in [("ref", None), ("rust", Some(reader))] {
             header(&format!("remote read: {label}"));
             let mut c = Command::new(python);
+            // The page-cache ceiling reads only the datasets made here (its default list
+            // includes text_zstd, which a narrower --datasets does not create).
             c.arg(harness.join("read_remote.py"))
-                .args(["--label", label]);
+                .args(["--label", label, "--cat-datasets", datasets]);
             if let Some(r) = r {
                 c.args(["--reader", r]);
             }
