@@ -116,7 +116,7 @@ pub enum Error {
     },
 
     /// A column value failed to encode or decode.
-    #[error("shard {shard}: sample {sample}: column {column}: bad value")]
+    #[error("{at}sample {sample}: column {column}: bad value", at = shard_prefix(shard))]
     Encoding {
         /// Shard basename (empty while writing a sample not yet assigned to a shard).
         shard: String,
@@ -278,5 +278,38 @@ impl Error {
             Error::Io { source, .. } => source.kind() == std::io::ErrorKind::NotFound,
             _ => false,
         }
+    }
+}
+
+/// `shard NAME: `, or nothing for a sample being written (not in a shard yet).
+fn shard_prefix(shard: &str) -> String {
+    if shard.is_empty() {
+        String::new()
+    } else {
+        format!("shard {shard}: ")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn encoding_errors_name_the_shard_only_when_there_is_one() {
+        let e = |shard: &str| Error::Encoding {
+            shard: shard.to_owned(),
+            sample: 3,
+            column: "id".to_owned(),
+            source: crate::encoding::EncodingError::Unencodable {
+                encoding: "int8".to_owned(),
+                value: "int",
+                reason: "out of range".to_owned(),
+            },
+        };
+        assert_eq!(e("").to_string(), "sample 3: column id: bad value");
+        assert_eq!(
+            e("shard.00001.mds").to_string(),
+            "shard shard.00001.mds: sample 3: column id: bad value"
+        );
     }
 }
