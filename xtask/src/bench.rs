@@ -205,8 +205,12 @@ fn read_steps(
             let mut c = Command::new(python);
             // The page-cache ceiling reads only the datasets made here (its default list
             // includes text_zstd, which a narrower --datasets does not create).
-            c.arg(harness.join("read_remote.py"))
-                .args(["--label", label, "--cat-datasets", datasets]);
+            c.arg(harness.join("read_remote.py")).args([
+                "--label",
+                label,
+                "--cat-datasets",
+                datasets,
+            ]);
             if let Some(r) = r {
                 c.args(["--reader", r]);
             }
