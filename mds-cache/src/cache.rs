@@ -14,9 +14,6 @@ use crate::error::{BoxError, Error, Result};
 use crate::layout::{self, Layout};
 use crate::pin::Pin;
 
-/// Fills of one `get` that may be lost to other processes' evictions before giving up.
-const MAX_LOST_FILLS: u32 = 16;
-
 /// Pins and fills waited on at once when the cache is full.
 const MAX_WAIT_TARGETS: usize = 4;
 
@@ -242,7 +239,7 @@ impl Cache {
     /// # Errors
     /// [`Error::InvalidName`], [`Error::ShardTooLarge`], [`Error::Fill`] (the callback's error,
     /// boxed), [`Error::FillSize`], [`Error::SizeMismatch`], [`Error::CacheFull`],
-    /// [`Error::Thrashing`], [`Error::Io`]. After an error nothing of the attempt remains.
+    /// [`Error::Io`]. After an error nothing of the attempt remains.
     pub fn get<F, E>(&self, name: &str, size_bytes: u64, mut fill: F) -> Result<Pin>
     where
         F: FnMut(&Path) -> Result<(), E>,
@@ -318,8 +315,6 @@ impl Cache {
         let lock_path = self.layout.lock_path(name);
         let final_path = self.layout.final_path(name);
         let started = Instant::now();
-        let mut filled = false;
-        let mut lost = 0;
         loop {
             let (lock, new) = layout::open_lock_new(&lock_path)?;
             // Shared: waits only for a fill or an eviction of this shard in progress.
@@ -334,20 +329,9 @@ impl Cache {
                     path: final_path,
                     name: name.to_owned(),
                     size_bytes: size,
-                    filled,
+                    filled: false,
                     _lock: lock,
                 });
-            }
-            if filled {
-                // Our fill was evicted between our unlock and relock.
-                lost += 1;
-                if lost >= MAX_LOST_FILLS {
-                    return Err(Error::Thrashing {
-                        shard: name.to_owned(),
-                        attempts: lost,
-                    });
-                }
-                filled = false;
             }
             lock.unlock().map_err(Error::io("unlock", &lock_path))?;
             match found {
@@ -382,21 +366,18 @@ impl Cache {
                     let _mine = OwnFill::new(&lock_path);
                     self.fill_into(name, size, temp, &final_path, fill)?;
                     touch(&lock);
-                    filled = true;
                     // Downgrade in place (flock converts the lock on this descriptor) rather
-                    // than unlock and relock: an evictor cannot take the shard in between, so
-                    // a fill is not lost while the cache is full and the others are pinned.
+                    // than unlock and relock: no evictor can take the shard in between, and
+                    // the fill checked its size and renamed it into place.
                     lock.lock_shared()
                         .map_err(Error::io("downgrade lock", &lock_path))?;
-                    if file_size(name, &final_path)? == Some(size) {
-                        return Ok(Pin {
-                            path: final_path,
-                            name: name.to_owned(),
-                            size_bytes: size,
-                            filled,
-                            _lock: lock,
-                        });
-                    }
+                    return Ok(Pin {
+                        path: final_path,
+                        name: name.to_owned(),
+                        size_bytes: size,
+                        filled: true,
+                        _lock: lock,
+                    });
                 }
                 Reserve::Wait(no_room) => {
                     drop(lock);

@@ -123,18 +123,6 @@ pub enum Error {
         /// How long this call waited for space before giving up.
         waited: Duration,
     },
-
-    /// The shard was filled but evicted by other processes before it could be pinned, again
-    /// and again: the limit is too small for the shards the node uses at once.
-    #[error(
-        "shard {shard}: evicted {attempts} times before it could be pinned; cache_limit is too small for the working set"
-    )]
-    Thrashing {
-        /// Shard name.
-        shard: String,
-        /// How many fills were lost.
-        attempts: u32,
-    },
 }
 
 impl Error {
