@@ -146,7 +146,7 @@ fn flags_of(err: &mds_shuffle::Error) -> &'static str {
     let name = match err {
         E::TooLarge { name, .. } | E::InvalidParam { name, .. } => *name,
         E::BlockSizeTooSmall { .. } => "shuffle_block_size",
-        E::PartitionTooLarge { .. } => {
+        E::PartitionTooLarge { .. } | E::PaddingTooLarge { .. } => {
             return "--nodes, --ranks-per-node, --workers-per-rank, --batch-size";
         }
         E::EmptyCanonicalNode { .. } => "num_canonical_nodes",

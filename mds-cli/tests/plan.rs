@@ -188,6 +188,35 @@ fn absurd_sizes_are_errors_naming_the_parameter() {
             max,
         ],
     );
+    // Each size is allowed and the partition fits, but it would be almost all padding.
+    plan_fails(
+        &[
+            "--samples-per-shard",
+            "100",
+            "--batch-size",
+            "1000000000000",
+        ],
+        &[
+            "--batch-size",
+            "pads an epoch of 100 samples with 999999999900 empty entries",
+            "4294967296", // mds_shuffle::MAX_PADDING
+        ],
+    );
+    plan_fails(
+        &[
+            "--samples-per-shard",
+            "100",
+            "--workers-per-rank",
+            "100000",
+            "--ranks-per-node",
+            "100000",
+        ],
+        &[
+            "--workers-per-rank",
+            "[1, 100000, 100000, 1, 1]",
+            "4294967296",
+        ],
+    );
     plan_fails(
         &[
             "--samples-per-shard",

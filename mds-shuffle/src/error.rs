@@ -149,6 +149,20 @@ pub enum Error {
         /// The bound on entries, padding included.
         max: u64,
     },
+    /// The padded partition adds more than [`crate::MAX_PADDING`] `-1` entries to the epoch.
+    #[error(
+        "the partition of shape {shape:?} (nodes, ranks_per_node, workers_per_rank, batches, batch_size) pads an epoch of {num_samples} samples with {padding} empty entries, more than {max}; lower those parameters"
+    )]
+    PaddingTooLarge {
+        /// `[nodes, ranks_per_node, workers_per_rank, batches, batch_size]`.
+        shape: [u64; 5],
+        /// Samples in the epoch.
+        num_samples: u64,
+        /// Entries of the partition beyond `num_samples`.
+        padding: u64,
+        /// The bound on padding.
+        max: u64,
+    },
     /// Memory for the permutation or sample map cannot be allocated.
     #[error("cannot allocate {what} of {count} entries")]
     OutOfMemory {

@@ -50,6 +50,12 @@ pub const MAX_SAMPLES: u64 = 1 << 40;
 /// Largest `num_canonical_nodes` mds plans: 2^32. Shuffles and partitions do work per
 /// canonical node, so more would run for hours before failing ([`Error::TooLarge`]).
 pub const MAX_CANONICAL_NODES: u64 = 1 << 32;
+
+/// Most padding entries (`-1`) a partition may add to its epoch: 2^32. The padding grows with
+/// `nodes * ranks_per_node * workers_per_rank * batch_size`, not with the dataset, so a bigger
+/// figure comes from a mistyped shape, and its plan would be mostly padding
+/// ([`Error::PaddingTooLarge`]).
+pub const MAX_PADDING: u64 = 1 << 32;
 pub use partition::{Partition, PartitionAlgo, PartitionParams, WorkerIter};
 pub use plan::{EpochParams, EpochPlan, worker_sample_ids};
 pub use sampling::{SampleMap, SamplingMethod, StreamWeight};

@@ -402,10 +402,19 @@ impl Partition {
             .iter()
             .try_fold(1u64, |acc, &d| acc.checked_mul(d.max(1)))
             .filter(|&e| e <= crate::MAX_SAMPLES);
-        if entries.is_none() {
+        let Some(entries) = entries else {
             return Err(Error::PartitionTooLarge {
                 shape,
                 max: crate::MAX_SAMPLES,
+            });
+        };
+        let padding = entries.saturating_sub(n);
+        if padding > crate::MAX_PADDING {
+            return Err(Error::PaddingTooLarge {
+                shape,
+                num_samples: n,
+                padding,
+                max: crate::MAX_PADDING,
             });
         }
         Ok(Self { layout, shape })

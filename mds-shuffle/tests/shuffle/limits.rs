@@ -2,8 +2,8 @@
 //! (never a panic, an allocation abort or a walk that never ends).
 
 use mds_shuffle::{
-    EpochParams, EpochPlan, Error, MAX_CANONICAL_NODES, MAX_SAMPLES, Partition, PartitionParams,
-    ShuffleAlgo, ShuffleParams, shuffle,
+    EpochParams, EpochPlan, Error, MAX_CANONICAL_NODES, MAX_PADDING, MAX_SAMPLES, Partition,
+    PartitionParams, ShuffleAlgo, ShuffleParams, shuffle,
 };
 
 #[allow(clippy::needless_pass_by_value)] // call sites build the params inline
@@ -370,4 +370,34 @@ fn all_workers_equals_each_worker_read_alone() {
             }
         }
     }
+}
+
+#[test]
+fn padding_beyond_the_bound_is_an_error_and_below_it_a_plan() {
+    // A global batch of 2^33 samples over a 100-sample epoch: under MAX_SAMPLES entries, but
+    // all padding.
+    let err = plan(EpochParams {
+        batch_size: 1 << 33,
+        ..small()
+    })
+    .unwrap_err();
+    assert_eq!(
+        err,
+        Error::PaddingTooLarge {
+            shape: [1, 1, 1, 1, 1 << 33],
+            num_samples: 100,
+            padding: (1 << 33) - 100,
+            max: MAX_PADDING,
+        }
+    );
+    assert!(err.to_string().contains("batch_size"), "{err}");
+    // Large but plausible padding (a million -1s for a tiny dataset on a big cluster) plans.
+    let ok = plan(EpochParams {
+        ranks_per_node: 8,
+        workers_per_rank: 8,
+        batch_size: 1 << 14,
+        ..small()
+    })
+    .unwrap();
+    assert_eq!(ok.shape(), [1, 8, 8, 1, 1 << 14]);
 }
