@@ -175,18 +175,18 @@ fn convert(
         })
         .collect::<anyhow::Result<_>>()?;
     let mut row = 0u64;
-    let mut sink = |cells: &mut dyn FnMut(&str) -> anyhow::Result<Cell>| -> anyhow::Result<()> {
+    let mut sink = |at: &dyn Fn() -> String,
+                    cells: &mut dyn FnMut(&str) -> anyhow::Result<Cell>|
+     -> anyhow::Result<()> {
         let mut values = Vec::with_capacity(order.len());
         for &k in &order {
             let (name, encoding) = &columns[k];
-            let cell = cells(name)?;
+            let cell = cells(name).with_context(at)?;
             let value = to_value(encoding, cell)
-                .with_context(|| format!("row {row}, column {name:?} ({encoding})"))?;
+                .with_context(|| format!("{}, column {name:?} ({encoding})", at()))?;
             values.push(value);
         }
-        writer
-            .write(&values)
-            .with_context(|| format!("row {row}"))?;
+        writer.write(&values).with_context(at)?;
         row += 1;
         progress(row);
         Ok(())
@@ -212,8 +212,10 @@ fn convert(
     Ok((row, index.shards.len()))
 }
 
-/// Hands each row to `sink` as a lookup from column name to cell.
-type Sink<'a> = dyn FnMut(&mut dyn FnMut(&str) -> anyhow::Result<Cell>) -> anyhow::Result<()> + 'a;
+/// Hands each row to `sink` as where it is in the input (`line 3`, `row 7`: 1-based, as
+/// editors and tools count) and a lookup from column name to cell.
+type Sink<'a> = dyn FnMut(&dyn Fn() -> String, &mut dyn FnMut(&str) -> anyhow::Result<Cell>) -> anyhow::Result<()>
+    + 'a;
 
 /// One input value before conversion.
 #[derive(Debug)]
@@ -241,11 +243,11 @@ fn read_jsonl(input: impl BufRead, sink: &mut Sink<'_>) -> anyhow::Result<()> {
         let mut fields: std::collections::HashMap<String, Box<RawValue>> =
             serde_json::from_str(&line)
                 .with_context(|| format!("line {}: not a JSON object", i + 1))?;
-        sink(&mut |name| {
+        sink(&|| format!("line {}", i + 1), &mut |name| {
             fields
                 .remove(name)
                 .map(|raw| Cell::Raw(raw.get().to_owned()))
-                .ok_or_else(|| anyhow!("line {}: no field {name:?}", i + 1))
+                .ok_or_else(|| anyhow!("no field {name:?}"))
         })?;
     }
     Ok(())
@@ -259,7 +261,9 @@ fn read_csv(input: Box<dyn std::io::Read>, sink: &mut Sink<'_>) -> anyhow::Resul
         .clone();
     for (i, record) in reader.records().enumerate() {
         let record = record.with_context(|| format!("CSV record {}", i + 1))?;
-        sink(&mut |name| {
+        // The line the record starts on (a quoted field may span lines); the header is line 1.
+        let line = record.position().map_or(i as u64 + 2, csv::Position::line);
+        sink(&|| format!("line {line}"), &mut |name| {
             let k = headers
                 .iter()
                 .position(|h| h == name)
@@ -267,7 +271,7 @@ fn read_csv(input: Box<dyn std::io::Read>, sink: &mut Sink<'_>) -> anyhow::Resul
             record
                 .get(k)
                 .map(|f| Cell::Text(f.to_owned()))
-                .ok_or_else(|| anyhow!("CSV record {} has no field {k}", i + 1))
+                .ok_or_else(|| anyhow!("no field {k} (column {name:?})"))
         })?;
     }
     Ok(())
@@ -278,16 +282,19 @@ fn read_parquet(input: File, sink: &mut Sink<'_>) -> anyhow::Result<()> {
         .context("not a Parquet file")?
         .build()
         .context("cannot read the Parquet file")?;
+    let mut before = 0u64;
     for batch in reader {
         let batch = batch.context("cannot read a Parquet row group")?;
         for r in 0..batch.num_rows() {
-            sink(&mut |name| {
+            let row = before + r as u64 + 1;
+            sink(&|| format!("row {row}"), &mut |name| {
                 let array = batch
                     .column_by_name(name)
                     .ok_or_else(|| anyhow!("the Parquet file has no column {name:?}"))?;
                 arrow_cell(array.as_ref(), r)
             })?;
         }
+        before += batch.num_rows() as u64;
     }
     Ok(())
 }
@@ -1029,7 +1036,10 @@ mod tests {
         )
         .unwrap_err();
         let msg = format!("{err:#}");
-        assert!(msg.contains("row 0") && msg.contains("id"), "{msg}");
+        assert!(
+            msg.starts_with("line 1") && msg.contains("column id") && !msg.contains("shard :"),
+            "{msg}"
+        );
     }
 
     #[test]
