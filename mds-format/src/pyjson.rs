@@ -90,61 +90,79 @@ pub fn json_float(f: f64) -> String {
     }
 }
 
-/// A float as Python's `repr(float)` / `str(float)` writes it: the shortest digits that read
-/// back to the same value, in fixed notation when the decimal exponent is in `-4..16` (with at
-/// least one digit after the point, `1.0`) and in scientific notation otherwise (`1e+16`,
-/// `1.5e-05`: a sign and at least two exponent digits); `nan`, `inf`, `-inf`.
-pub fn float_repr(f: f64) -> String {
-    if f.is_nan() {
+/// Python's `repr(float)` (`float_repr_style = 'short'`): the shortest digits that round-trip,
+/// fixed notation when the decimal exponent is in `-4..16`, otherwise `1e+16` style with at
+/// least two exponent digits; `inf`, `-inf`, `nan`.
+pub fn float_repr(x: f64) -> String {
+    if x.is_nan() {
         return "nan".to_owned();
     }
-    if f.is_infinite() {
-        return if f > 0.0 { "inf" } else { "-inf" }.to_owned();
+    if x.is_infinite() {
+        return if x > 0.0 { "inf" } else { "-inf" }.to_owned();
     }
-    // `{:e}` gives the shortest round-trip digits: "-1.2345e-7", "0e0", "1e16".
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let (sign, mantissa) = match mantissa.strip_prefix('-') {
-        Some(m) => ("-", m),
-        None => ("", mantissa),
-    };
-    let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
-    let mut out = String::from(sign);
-    if (-4..16).contains(&exp) {
-        if exp < 0 {
-            out.push_str("0.");
-            for _ in 0..(-exp - 1) {
-                out.push('0');
-            }
-            out.push_str(&digits);
+    // Rust's `{:e}` prints the shortest round-trip digits, but where two digit strings of that
+    // length are equally close it may pick the odd one; Python picks the correctly rounded
+    // (round-half-even) one, which `{:.N$e}` gives.
+    let shortest = format!("{x:e}");
+    let k = shortest
+        .split('e')
+        .next()
+        .map_or(1, |m| m.bytes().filter(u8::is_ascii_digit).count());
+    // Two distinct decimals of at most 15 digits never round to the same double, so a tie
+    // needs k >= 16.
+    let sci = if k >= 16 {
+        let rounded = format!("{x:.prec$e}", prec = k - 1);
+        if rounded.parse::<f64>().ok() == Some(x) {
+            rounded
         } else {
-            let int_len = usize::try_from(exp).unwrap_or(0) + 1;
-            if digits.len() <= int_len {
-                out.push_str(&digits);
-                for _ in digits.len()..int_len {
-                    out.push('0');
-                }
-                out.push_str(".0");
-            } else {
-                out.push_str(&digits[..int_len]);
-                out.push('.');
-                out.push_str(&digits[int_len..]);
-            }
+            shortest
         }
     } else {
+        shortest
+    };
+    let (negative, sci) = match sci.strip_prefix('-') {
+        Some(rest) => (true, rest),
+        None => (false, sci.as_str()),
+    };
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci, "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let mut digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    while digits.len() > 1 && digits.ends_with('0') {
+        digits.pop();
+    }
+    // Position of the decimal point relative to the digit string (value = 0.DIGITS * 10^decpt).
+    let decpt = exp + 1;
+    let mut out = String::with_capacity(digits.len() + 8);
+    if negative {
+        out.push('-');
+    }
+    let n = i32::try_from(digits.len()).unwrap_or(i32::MAX);
+    if decpt <= -4 || decpt > 16 {
         out.push_str(&digits[..1]);
         if digits.len() > 1 {
             out.push('.');
             out.push_str(&digits[1..]);
         }
-        out.push('e');
-        out.push(if exp < 0 { '-' } else { '+' });
-        let abs = exp.unsigned_abs();
-        if abs < 10 {
+        let e = decpt - 1;
+        let sign = if e < 0 { '-' } else { '+' };
+        let _ = write!(out, "e{sign}{:02}", e.unsigned_abs());
+    } else if decpt <= 0 {
+        out.push_str("0.");
+        for _ in 0..(-decpt) {
             out.push('0');
         }
-        out.push_str(&abs.to_string());
+        out.push_str(&digits);
+    } else if decpt < n {
+        let split = usize::try_from(decpt).unwrap_or(0);
+        out.push_str(&digits[..split]);
+        out.push('.');
+        out.push_str(&digits[split..]);
+    } else {
+        out.push_str(&digits);
+        for _ in 0..(decpt - n) {
+            out.push('0');
+        }
+        out.push_str(".0");
     }
     out
 }
@@ -215,6 +233,45 @@ mod tests {
         assert_eq!(
             to_string(&v),
             r#"{"b": "\u00e9\ud83d\ude00\"\\\n\u007f\u0001", "a": [1, -2, 1.5, null, true]}"#
+        );
+    }
+
+    #[track_caller]
+    fn repr(x: f64, expect: &str) {
+        assert_eq!(float_repr(x), expect);
+    }
+
+    #[test]
+    fn float_repr_matches_python() {
+        repr(0.0, "0.0");
+        repr(-0.0, "-0.0");
+        repr(0.1, "0.1");
+        repr(1.0, "1.0");
+        repr(1e16, "1e+16");
+        repr(1.5e16, "1.5e+16");
+        repr(1_234_567_890_123_456.0, "1234567890123456.0");
+        repr(0.0001, "0.0001");
+        repr(0.00001, "1e-05");
+        repr(1e100, "1e+100");
+        repr(-2.5e-300, "-2.5e-300");
+        repr(123.456, "123.456");
+        repr(f64::INFINITY, "inf");
+        repr(f64::NEG_INFINITY, "-inf");
+        repr(f64::NAN, "nan");
+        repr(5e-324, "5e-324");
+        repr(f64::from_bits(0x4301_1821_d88c_e5f2), "601451031272638.2");
+    }
+
+    #[test]
+    fn json_matches_python() {
+        let v: serde_json::Value =
+            serde_json::from_str(r#"{"a": [1, 2.0, -0.5, "é\u0000🚀"], "b": null, "c": true}"#)
+                .unwrap();
+        let mut s = String::new();
+        write_value(&mut s, &v, false);
+        assert_eq!(
+            s,
+            r#"{"a": [1, 2.0, -0.5, "\u00e9\u0000\ud83d\ude80"], "b": null, "c": true}"#
         );
     }
 }

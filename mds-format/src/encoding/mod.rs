@@ -19,10 +19,8 @@ use std::str::FromStr;
 use bytes::Bytes;
 use half::f16;
 
-pub use pyfmt::{
-    decimal_to_string, float_repr, push_json as push_python_json,
-    push_json_string as push_python_json_string,
-};
+pub use crate::pyjson::{float_repr, write_str as push_python_json_string};
+pub use pyfmt::decimal_to_string;
 pub use render::{JsonView, sample_json_line, to_json};
 pub use split::SplitEncoding;
 
@@ -623,7 +621,7 @@ impl Value {
     /// A `json` value holding `value` as Python's `json.dumps` writes it.
     pub fn json(value: &serde_json::Value) -> Value {
         let mut s = String::new();
-        pyfmt::push_json(&mut s, value);
+        crate::pyjson::write_value(&mut s, value, false);
         Value::Json(Text::from(s))
     }
 
@@ -1201,7 +1199,7 @@ fn encode_unchecked_size(
         ColumnEncoding::StrFloat => match value {
             Value::Float16(_) | Value::Float32(_) | Value::Float64(_) => {
                 let f = as_float(value).ok_or_else(wrong)?;
-                out.extend_from_slice(pyfmt::float_repr(f).as_bytes());
+                out.extend_from_slice(float_repr(f).as_bytes());
             }
             _ => return Err(wrong()),
         },

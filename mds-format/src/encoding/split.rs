@@ -5,6 +5,7 @@ use std::fmt;
 use std::str::FromStr;
 
 use super::{EncodingError, Text, Value, pyfmt};
+use crate::pyjson;
 
 /// A column type of the JSON / CSV / TSV / XSV shard formats (`columns` in their index entry).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -44,9 +45,9 @@ impl SplitEncoding {
             }
             (SplitEncoding::Int, Value::Int(i)) => Ok(i.to_string()),
             (SplitEncoding::Int, Value::UInt(u)) => Ok(u.to_string()),
-            (SplitEncoding::Float, Value::Float64(f)) => Ok(pyfmt::float_repr(*f)),
-            (SplitEncoding::Float, Value::Float32(f)) => Ok(pyfmt::float_repr(f64::from(*f))),
-            (SplitEncoding::Float, Value::Float16(f)) => Ok(pyfmt::float_repr(f64::from(*f))),
+            (SplitEncoding::Float, Value::Float64(f)) => Ok(pyjson::float_repr(*f)),
+            (SplitEncoding::Float, Value::Float32(f)) => Ok(pyjson::float_repr(f64::from(*f))),
+            (SplitEncoding::Float, Value::Float16(f)) => Ok(pyjson::float_repr(f64::from(*f))),
             _ => Err(self.unencodable(value)),
         }
     }
@@ -54,13 +55,13 @@ impl SplitEncoding {
     /// Appends `value` as Python's `json.dumps` writes it (a JSON shard's field value).
     pub fn push_json_field(self, value: &Value, out: &mut String) -> Result<(), EncodingError> {
         match (self, value) {
-            (SplitEncoding::Str, Value::Str(t)) => pyfmt::push_json_string(out, t),
-            (SplitEncoding::Float, Value::Float64(f)) => out.push_str(&pyfmt::json_float(*f)),
+            (SplitEncoding::Str, Value::Str(t)) => pyjson::write_str(out, t),
+            (SplitEncoding::Float, Value::Float64(f)) => out.push_str(&pyjson::json_float(*f)),
             (SplitEncoding::Float, Value::Float32(f)) => {
-                out.push_str(&pyfmt::json_float(f64::from(*f)));
+                out.push_str(&pyjson::json_float(f64::from(*f)));
             }
             (SplitEncoding::Float, Value::Float16(f)) => {
-                out.push_str(&pyfmt::json_float(f64::from(*f)));
+                out.push_str(&pyjson::json_float(f64::from(*f)));
             }
             (SplitEncoding::Int, _) => out.push_str(&self.format_field(value)?),
             _ => return Err(self.unencodable(value)),
