@@ -497,24 +497,19 @@ fn resolve_stream(
     })
 }
 
-fn copy_atomic(from: &Path, to: &Path) -> Result<()> {
-    let io = |p: &Path| {
-        let shown = p.display().to_string();
-        move |source| Error::Io {
-            path: shown,
-            source,
-        }
-    };
-    if let Some(dir) = to.parent() {
-        std::fs::create_dir_all(dir).map_err(io(dir))?;
-    }
-    let tmp = to.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::copy(from, &tmp).map_err(io(from))?;
-    std::fs::rename(&tmp, to).map_err(io(to))?;
-    Ok(())
+/// What [`write_atomic`] puts at its destination.
+#[derive(Clone, Copy)]
+enum Content<'a> {
+    /// A copy of this file.
+    CopyOf(&'a Path),
+    /// These bytes.
+    Bytes(&'a [u8]),
 }
 
-fn write_atomic(to: &Path, data: &[u8]) -> Result<()> {
+/// Writes `content` to a temporary file beside `to`, then renames it over `to`: a reader of
+/// `to` (another rank, another worker) sees the whole file or none. The temporary name holds
+/// the process id, so processes filling the same file never write into each other's.
+fn write_atomic(to: &Path, content: Content<'_>) -> Result<()> {
     let io = |p: &Path| {
         let shown = p.display().to_string();
         move |source| Error::Io {
@@ -526,9 +521,16 @@ fn write_atomic(to: &Path, data: &[u8]) -> Result<()> {
         std::fs::create_dir_all(dir).map_err(io(dir))?;
     }
     let tmp = to.with_extension(format!("tmp.{}", std::process::id()));
-    std::fs::write(&tmp, data).map_err(io(&tmp))?;
-    std::fs::rename(&tmp, to).map_err(io(to))?;
-    Ok(())
+    let written = match content {
+        Content::CopyOf(from) => std::fs::copy(from, &tmp).map(drop).map_err(io(from)),
+        Content::Bytes(data) => std::fs::write(&tmp, data).map_err(io(&tmp)),
+    }
+    .and_then(|()| std::fs::rename(&tmp, to).map_err(io(to)));
+    if written.is_err() {
+        // Best effort: the error above is the one to report.
+        let _ = std::fs::remove_file(&tmp);
+    }
+    written
 }
 
 /// `<temp dir>/mds/<hash of the remote>`: the default local directory of a remote stream.
@@ -548,7 +550,10 @@ fn read_index(i: usize, s: &ResolvedStream) -> Result<(Vec<u8>, String)> {
         Source::Copy { remote, local } => {
             let dst = shards::join(local, split, "index.json");
             if !dst.exists() {
-                copy_atomic(&shards::join(remote, split, "index.json"), &dst)?;
+                write_atomic(
+                    &dst,
+                    Content::CopyOf(&shards::join(remote, split, "index.json")),
+                )?;
             }
             dst
         }
@@ -571,7 +576,7 @@ fn read_index(i: usize, s: &ResolvedStream) -> Result<(Vec<u8>, String)> {
                         key: key.clone(),
                         source: Box::new(source),
                     })?;
-                write_atomic(&dst, &bytes)?;
+                write_atomic(&dst, Content::Bytes(&bytes))?;
             }
             dst
         }
@@ -878,23 +883,17 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
             let raw = shards::join(local, split, &e.basename);
             if !raw.exists() {
                 match &e.zip {
-                    None => copy_atomic(&shards::join(remote, split, &e.basename), &raw)?,
+                    None => write_atomic(
+                        &raw,
+                        Content::CopyOf(&shards::join(remote, split, &e.basename)),
+                    )?,
                     Some((zip, _)) => {
                         let data = decompress(e, &shards::join(remote, split, zip))?;
-                        let tmp = raw.with_extension(format!("tmp.{}", std::process::id()));
-                        let io = |p: &Path| {
-                            let shown = p.display().to_string();
-                            move |source| Error::Io {
-                                path: shown,
-                                source,
-                            }
-                        };
-                        std::fs::write(&tmp, &data).map_err(io(&tmp))?;
-                        std::fs::rename(&tmp, &raw).map_err(io(&raw))?;
+                        write_atomic(&raw, Content::Bytes(&data))?;
                         if s.keep_zip {
-                            copy_atomic(
-                                &shards::join(remote, split, zip),
+                            write_atomic(
                                 &shards::join(local, split, zip),
+                                Content::CopyOf(&shards::join(remote, split, zip)),
                             )?;
                         }
                     }

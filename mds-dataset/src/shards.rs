@@ -303,7 +303,7 @@ impl OpenShard {
         let mut table = vec![0u8; usize::try_from(table_len).unwrap_or(usize::MAX)];
         file.read_exact_at(&mut table, 4).map_err(io)?;
         // Without a mapping every read is a pread: slower for large samples, still correct.
-        let map = MappedFile::open(path)
+        let map = MappedFile::from_file(&file, path)
             .ok()
             .filter(|m| m.bytes().len() as u64 == len);
         Self::from_table(id, entry, n, &table, Data::File(file, map), len)

@@ -52,6 +52,15 @@ impl MappedFile {
     /// [`Error::Io`] naming `path`.
     pub fn open(path: &Path) -> Result<Self> {
         let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        Self::from_file(&file, path)
+    }
+
+    /// Maps `file`, already open for reading (the caller keeps it, for `pread` or locks);
+    /// `path` names it in errors. An empty file gives empty bytes and no mapping.
+    ///
+    /// # Errors
+    /// [`Error::Io`] naming `path`.
+    pub fn from_file(file: &File, path: &Path) -> Result<Self> {
         let len = file.metadata().map_err(|e| Error::io(path, e))?.len();
         if len == 0 {
             return Ok(Self {
@@ -65,7 +74,7 @@ impl MappedFile {
         // and rename them into place, and never write into a published shard. A third party
         // truncating the file while it is mapped could fault the process (SIGBUS); that is
         // outside what we promise (documented on `MdsShard::open`).
-        let map = Arc::new(unsafe { memmap2::Mmap::map(&file) }.map_err(|e| Error::io(path, e))?);
+        let map = Arc::new(unsafe { memmap2::Mmap::map(file) }.map_err(|e| Error::io(path, e))?);
         let bytes = Bytes::from_owner(MapOwner(Arc::clone(&map)));
         Ok(Self {
             map: Some(map),
