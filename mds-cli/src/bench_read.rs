@@ -49,11 +49,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         "dl_shuffle" => (true, 256, 2),
         m => anyhow::bail!("unknown mode {m:?}"),
     };
-    let rt = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .context("cannot start the tokio runtime")?;
+    let rt = crate::stream::runtime()?;
     let t1 = Instant::now();
     let build = || {
         let mut b = StreamingDataset::builder()

@@ -89,14 +89,20 @@ pub(crate) fn peak_rss_kb() -> u64 {
         .unwrap_or(0)
 }
 
-#[allow(clippy::needless_pass_by_value)] // every subcommand's run takes its Args by value
-#[allow(clippy::cast_precision_loss)] // rates and sizes are for display only
-pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let rt = tokio::runtime::Builder::new_multi_thread()
+/// The runtime that remote fetches run on: two worker threads are enough to keep many
+/// requests in flight (they wait on the network), and leave the cores to decoding.
+pub(crate) fn runtime() -> anyhow::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()
         .build()
-        .context("cannot start the tokio runtime")?;
+        .context("cannot start the tokio runtime")
+}
+
+#[allow(clippy::needless_pass_by_value)] // every subcommand's run takes its Args by value
+#[allow(clippy::cast_precision_loss)] // rates and sizes are for display only
+pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
+    let rt = runtime()?;
     let t0 = Instant::now();
     let mut b = StreamingDataset::builder()
         .with_remote(&args.remote)
