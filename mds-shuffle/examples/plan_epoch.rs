@@ -82,30 +82,32 @@ fn main() {
     // positions i of (i + 1) * id, wrapping at 2^64.
     let mut hash = 0u64;
     let mut count = 0u64;
-    let mut g = 0u64;
-    // Every worker's ids in one lockstep pass (`--one-by-one`: each worker read alone).
-    let workers: Vec<Vec<u64>> = if args.iter().any(|a| a == "--one-by-one") {
-        let [p, r, w, _, _] = plan.shape();
-        let mut all = Vec::new();
+    // Every worker's ids in one lockstep pass, hashed as they come (`--one-by-one`: each
+    // worker read alone). Per worker: ids so far and its running sum.
+    let [p, r, w, _, _] = plan.shape();
+    let mut per_worker = vec![(0u64, 0u64); (p * r * w) as usize];
+    let mut add = |g: usize, id: u64| {
+        let (n, s) = &mut per_worker[g];
+        *n += 1;
+        *s = s.wrapping_add(n.wrapping_mul(id));
+    };
+    if args.iter().any(|a| a == "--one-by-one") {
+        let mut g = 0;
         for node in 0..p {
             for rank in 0..r {
                 for worker in 0..w {
-                    all.push(plan.worker_samples(node, rank, worker).collect());
+                    plan.worker_samples(node, rank, worker)
+                        .for_each(|id| add(g, id));
+                    g += 1;
                 }
             }
         }
-        all
     } else {
-        plan.all_workers().unwrap()
-    };
-    for ids in &workers {
-        let mut s = 0u64;
-        for (i, &id) in ids.iter().enumerate() {
-            s = s.wrapping_add((i as u64 + 1).wrapping_mul(id));
-            count += 1;
-        }
-        g += 1;
-        hash = hash.wrapping_add(g.wrapping_mul(s));
+        plan.for_each_sample(&mut add);
+    }
+    for (g, &(n, s)) in per_worker.iter().enumerate() {
+        count += n;
+        hash = hash.wrapping_add((g as u64 + 1).wrapping_mul(s));
     }
     let read_s = t1.elapsed().as_secs_f64();
     let cpu_s = cpu_seconds();

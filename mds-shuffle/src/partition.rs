@@ -256,6 +256,29 @@ impl Orig {
         if !self.rows_mode {
             return (row * self.width + col) % self.n;
         }
+        let (start, stop) = self.row_bounds(row);
+        self.cell_in_row(col, start, stop)
+    }
+
+    /// `(row * N // C, (row + 1) * N // C)`: where canonical row `row` starts and ends.
+    #[inline]
+    fn row_bounds(&self, row: u64) -> (u64, u64) {
+        let at = usize::try_from(row).unwrap_or(usize::MAX);
+        match (
+            self.row_start.get(at),
+            self.row_start.get(at.wrapping_add(1)),
+        ) {
+            (Some(&a), Some(&z)) => (a, z),
+            _ => (
+                mul_div(row, self.n, self.c),
+                mul_div(row + 1, self.n, self.c),
+            ),
+        }
+    }
+
+    /// [`Self::cell`] in rows mode, given the row's [`Self::row_bounds`].
+    #[inline]
+    fn cell_in_row(&self, col: u64, start: u64, stop: u64) -> u64 {
         let col = if col >= self.spc {
             let k = usize::try_from(col - self.spc).unwrap_or(0);
             if self.pad_src.len() == 1 {
@@ -265,17 +288,6 @@ impl Orig {
             }
         } else {
             col
-        };
-        let at = usize::try_from(row).unwrap_or(usize::MAX);
-        let (start, stop) = match (
-            self.row_start.get(at),
-            self.row_start.get(at.wrapping_add(1)),
-        ) {
-            (Some(&a), Some(&z)) => (a, z),
-            _ => (
-                mul_div(row, self.n, self.c),
-                mul_div(row + 1, self.n, self.c),
-            ),
         };
         let mut v = start + col;
         if stop - start < self.spc && col == self.spc - 1 {
@@ -485,6 +497,8 @@ impl Partition {
             col: 0,
             step,
             jump,
+            bounds_row: u64::MAX,
+            bounds: (0, 0),
         }
     }
 
@@ -523,6 +537,9 @@ pub struct WorkerIter<'a> {
     step: (u64, u64),
     /// `(columns, rows)` advanced from a batch's last slot to the next batch's first.
     jump: (u64, u64),
+    /// The row whose bounds `bounds` holds (`u64::MAX`: none yet).
+    bounds_row: u64,
+    bounds: (u64, u64),
 }
 
 impl WorkerIter<'_> {
@@ -552,7 +569,12 @@ impl WorkerIter<'_> {
             self.col = j / o.c;
             self.started = true;
         }
-        Some(o.cell(self.row, self.col))
+        // A worker stays on few rows (one when C divides P): look their bounds up once.
+        if self.row != self.bounds_row {
+            self.bounds = o.row_bounds(self.row);
+            self.bounds_row = self.row;
+        }
+        Some(o.cell_in_row(self.col, self.bounds.0, self.bounds.1))
     }
 }
 

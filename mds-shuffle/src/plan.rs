@@ -323,15 +323,10 @@ impl EpochPlan {
 
     /// Every worker's sample ids (padding skipped), indexed by
     /// `(node * ranks_per_node + rank) * workers_per_rank + worker`: what
-    /// [`Self::worker_samples`] yields for each worker, 8 bytes a sample.
-    ///
-    /// Faster than reading the workers one after another: the workers advance in lockstep,
-    /// one batch each per global step, and a global step covers a contiguous window of the
-    /// epoch order, so the permutation is read once, sequentially, instead of once per
-    /// worker at a stride.
+    /// [`Self::worker_samples`] yields for each worker, 8 bytes a sample. Built with
+    /// [`Self::for_each_sample`]; use that directly to read the ids without holding them.
     ///
     /// Errors: [`Error::OutOfMemory`] when the ids do not fit in memory.
-    #[allow(clippy::many_single_char_names)] // the spec's notation: P, R, W, B
     pub fn all_workers(&self) -> Result<Vec<Vec<u64>>> {
         let [p, r, w, batches, b] = self.shape();
         let oom = |count| Error::OutOfMemory {
@@ -342,35 +337,52 @@ impl EpochPlan {
         let workers = usize::try_from(p * r * w).map_err(|_| oom(p * r * w))?;
         let per_worker = batches * b;
         let cap = usize::try_from(per_worker).map_err(|_| oom(per_worker))?;
-        let mut iters = Vec::new();
         let mut out: Vec<Vec<u64>> = Vec::new();
-        iters
-            .try_reserve_exact(workers)
-            .map_err(|_| oom(p * r * w))?;
         out.try_reserve_exact(workers).map_err(|_| oom(p * r * w))?;
+        for _ in 0..workers {
+            let mut ids = Vec::new();
+            ids.try_reserve_exact(cap).map_err(|_| oom(per_worker))?;
+            out.push(ids);
+        }
+        self.for_each_sample(|g, id| out[g].push(id));
+        Ok(out)
+    }
+
+    /// Calls `f(g, id)` for every sample of the epoch, padding skipped, where `g` is the
+    /// worker reading it, `(node * ranks_per_node + rank) * workers_per_rank + worker`. Each
+    /// worker's ids come in the order [`Self::worker_samples`] yields them.
+    ///
+    /// The workers advance in lockstep, one batch each per global step (the order a training
+    /// job consumes them), and a global step covers a contiguous window of the epoch order,
+    /// so the permutation is read once, sequentially, instead of once per worker at a
+    /// stride. Holds nothing beyond the plan and one iterator per worker.
+    #[allow(clippy::many_single_char_names)] // the spec's notation: P, R, W, B
+    pub fn for_each_sample(&self, mut f: impl FnMut(usize, u64)) {
+        let [p, r, w, batches, b] = self.shape();
+        let mut iters = Vec::new();
         for node in 0..p {
             for rank in 0..r {
                 for worker in 0..w {
                     iters.push(self.worker_padded(node, rank, worker));
-                    let mut ids = Vec::new();
-                    ids.try_reserve_exact(cap).map_err(|_| oom(per_worker))?;
-                    out.push(ids);
                 }
             }
         }
-        let b = usize::try_from(b).map_err(|_| oom(b))?;
-        let w = usize::try_from(w).map_err(|_| oom(per_worker))?;
-        let devices = workers / w.max(1);
+        // p * r * w iterators exist, so w and the batch size (bounded with them by
+        // Partition::new) fit in usize.
+        let w = usize::try_from(w).unwrap_or(usize::MAX).max(1);
+        let b = usize::try_from(b).unwrap_or(usize::MAX);
+        let devices = iters.len() / w;
         for _ in 0..batches {
             // Global step q * W + worker: every device's batch from that worker.
             for worker in 0..w {
                 for device in 0..devices {
                     let g = device * w + worker;
-                    out[g].extend(iters[g].by_ref().take(b).flatten());
+                    for id in iters[g].by_ref().take(b).flatten() {
+                        f(g, id);
+                    }
                 }
             }
         }
-        Ok(out)
     }
 
     /// The whole `(P, R, W, Q, B)` array row-major with `-1` padding.

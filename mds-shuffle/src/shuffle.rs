@@ -488,13 +488,17 @@ fn py2s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
 }
 
 fn py1e<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
+    py1e_with(sizes, p, true)
+}
+
+/// [`py1e`]; `threaded`: sort on a second thread (else inline, as when none can start).
+fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threaded: bool) -> Result<Vec<T>> {
     let (spans, supers, n, mut erng) = node_spans(sizes, p);
     let (lo, hi) = block_bounds("py1e", p.block_size)?;
     let mut ids: Vec<T> = alloc_ids(n)?;
-    let mut sorter = WindowSorter::<T>::new(hi);
-    for (node, (cb, ce)) in supers.into_iter().enumerate() {
-        let cn_spans = &spans[cb..ce];
-        let m: u64 = cn_spans.iter().map(|&(b, e)| e - b).sum();
+    let mut node_sizes = Vec::with_capacity(supers.len());
+    for (node, &(cb, ce)) in supers.iter().enumerate() {
+        let m: u64 = spans[cb..ce].iter().map(|&(b, e)| e - b).sum();
         if m == 0 {
             return Err(Error::EmptyCanonicalNode {
                 node: node as u64,
@@ -502,15 +506,50 @@ fn py1e<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
                 num_samples: n,
             });
         }
-        let ns = ids.len();
-        for &(b, e) in cn_spans {
-            let off = ids.len();
-            ids.extend((b..e).map(T::from_u64));
-            erng.shuffle(&mut ids[off..]);
-        }
-        let mut positions = PosGen::new(cn_spans, m, lo, hi);
-        sorter.sort(&mut ids[ns..], &mut positions, &mut erng)?;
+        node_sizes.push(m);
     }
+    // n fits usize (alloc_ids checked), and so does every node size, a part of it.
+    ids.resize(usize::try_from(n).unwrap_or(0), T::from_u64(0));
+    let window = u64::try_from(hi.max(0)).unwrap_or(0) / 2 + 2;
+    std::thread::scope(|scope| {
+        let mut sorter = Sorter::start(scope, window, threaded);
+        let mut rest: &mut [T] = &mut ids;
+        for (&(cb, ce), &m) in supers.iter().zip(&node_sizes) {
+            let cn_spans = &spans[cb..ce];
+            let (node_ids, tail) =
+                std::mem::take(&mut rest).split_at_mut(usize::try_from(m).unwrap_or(usize::MAX));
+            rest = tail;
+            // First every span's shuffle, then the positions: the reference's draw order.
+            let mut at = 0usize;
+            for &(b, e) in cn_spans {
+                let span = &mut node_ids[at..][..usize::try_from(e - b).unwrap_or(usize::MAX)];
+                for (slot, id) in span.iter_mut().zip(b..e) {
+                    *slot = T::from_u64(id);
+                }
+                erng.shuffle(span);
+                at += span.len();
+            }
+            sorter.begin(node_ids);
+            let mut positions = PosGen::new(cn_spans, m, lo, hi);
+            let mut chunk = sorter.chunk();
+            let mut k = 0u64;
+            while positions.open_span(&mut erng)? {
+                let (low, range) = (positions.low, positions.range);
+                for _ in 0..positions.left {
+                    #[allow(clippy::cast_precision_loss)] // exact below 2^53 samples per node
+                    chunk.push(k as f64 + (low + range * erng.next_double()));
+                    k += 1;
+                    if chunk.len() == CHUNK {
+                        sorter.positions(chunk);
+                        chunk = sorter.chunk();
+                    }
+                }
+            }
+            sorter.positions(chunk);
+            sorter.end();
+        }
+        Ok(())
+    })?;
     Ok(ids)
 }
 
@@ -576,123 +615,253 @@ impl<'a> PosGen<'a> {
 /// scratch in L2.
 const BIN_SHIFT: u32 = 16;
 
-/// Sorts a canonical node by `(position, index)` in a sliding window.
+/// Positions handed from the drawing thread to the sorting one at a time (512 KiB).
+const CHUNK: usize = 1 << 16;
+
+/// A bin of `(position, id)` items, in index order.
+type Bin<T> = Vec<(f64, T)>;
+
+/// Sorts one canonical node by `(position, index)` in a sliding window.
 ///
 /// Every position lies within `window` of its index, so after reading index `k` every
 /// position below `k + 1 - window` is final. Items are appended, in index order, to bins of
-/// `2^BIN_SHIFT` position units; a bin that can receive nothing more is counting-sorted by
-/// `floor(position)` (stable, so ties keep index order), small buckets are insertion-sorted by
-/// position, and the values are written back in place (their slots were read already: an
-/// item's rank is at most the number of items read). Memory is O(window), not O(node).
-struct WindowSorter<T> {
+/// `2^BIN_SHIFT` position units; a bin that can receive nothing more is sorted into the next
+/// slots of the node (their values were read already: an item's rank is at most the number
+/// of items read). Memory is O(window), not O(node).
+struct WindowSort<'v, T> {
     window: u64,
-    bins: std::collections::VecDeque<Vec<(f64, T)>>,
-    spare: Vec<Vec<(f64, T)>>,
-    scratch: Vec<(f64, T)>,
-    counts: Vec<u32>,
+    bins: std::collections::VecDeque<Bin<T>>,
+    spare: Vec<Bin<T>>,
+    sort: BinSort<T>,
+    /// The node's slots not yet written: `vals[done..]` of the node being sorted.
+    rest: &'v mut [T],
+    done: usize,
+    /// Items read so far (the index of the next position).
+    k: usize,
+    base_bin: u64,
 }
 
-impl<T: Id> WindowSorter<T> {
-    fn new(hi: i64) -> Self {
-        let half = u64::try_from(hi.max(0)).unwrap_or(0) / 2;
+impl<'v, T: Id> WindowSort<'v, T> {
+    fn new(window: u64) -> Self {
         Self {
-            window: half + 2,
+            window,
             bins: std::collections::VecDeque::new(),
             spare: Vec::new(),
-            scratch: Vec::new(),
-            counts: vec![0; (1 << BIN_SHIFT) + 1],
+            sort: BinSort::new(),
+            rest: &mut [],
+            done: 0,
+            k: 0,
+            base_bin: 0,
         }
     }
 
-    fn sort(
-        &mut self,
-        vals: &mut [T],
-        positions: &mut PosGen<'_>,
-        erng: &mut Generator,
-    ) -> Result<()> {
-        let mut base_bin = 0u64;
-        let mut write = 0usize;
-        let mut k = 0usize;
-        // Span by span: one block-size draw, then the span's shifts (the reference's order).
-        while positions.open_span(erng)? {
-            let (low, range) = (positions.low, positions.range);
-            let end = k
-                .saturating_add(usize::try_from(positions.left).unwrap_or(usize::MAX))
-                .min(vals.len());
-            positions.left = 0;
-            while k < end {
-                let shift = low + range * erng.next_double();
-                #[allow(clippy::cast_precision_loss)] // exact below 2^53 samples per node
-                let pos = k as f64 + shift;
-                #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-                // pos >= 0 (see PosGen), so truncation is floor
-                let bin = (pos as u64) >> BIN_SHIFT;
-                // bin >= base_bin: only bins below k + 1 - window have been retired.
-                let rel = usize::try_from(bin.saturating_sub(base_bin)).unwrap_or(usize::MAX);
-                while self.bins.len() <= rel {
-                    let v = self.spare.pop().unwrap_or_default();
-                    self.bins.push_back(v);
-                }
-                self.bins[rel].push((pos, vals[k]));
-                k += 1;
-                let limit = (k as u64).saturating_sub(self.window);
-                while !self.bins.is_empty() && (base_bin + 1) << BIN_SHIFT <= limit {
-                    write = self.emit_front(base_bin, vals, write);
-                    base_bin += 1;
-                }
+    /// Starts a node whose shuffled ids are `vals`; they are replaced by their sorted order.
+    fn begin(&mut self, vals: &'v mut [T]) {
+        self.rest = vals;
+        self.done = 0;
+        self.k = 0;
+        self.base_bin = 0;
+    }
+
+    /// Takes the positions of the next items, in index order.
+    fn positions(&mut self, positions: &[f64]) {
+        // The drawing side stops at the node's size, so `k` stays within it.
+        for &pos in positions {
+            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+            // pos >= 0 (see PosGen), so truncation is floor
+            let bin = (pos as u64) >> BIN_SHIFT;
+            // bin >= base_bin: only bins below k + 1 - window have been retired.
+            let rel = usize::try_from(bin.saturating_sub(self.base_bin)).unwrap_or(usize::MAX);
+            while self.bins.len() <= rel {
+                self.bins.push_back(self.spare.pop().unwrap_or_default());
+            }
+            let Some(&v) = self.rest.get(self.k - self.done) else {
+                return;
+            };
+            self.bins[rel].push((pos, v));
+            self.k += 1;
+            let limit = (self.k as u64).saturating_sub(self.window);
+            while !self.bins.is_empty() && (self.base_bin + 1) << BIN_SHIFT <= limit {
+                self.retire_front();
             }
         }
-        while !self.bins.is_empty() {
-            write = self.emit_front(base_bin, vals, write);
-            base_bin += 1;
-        }
-        Ok(())
     }
 
-    fn emit_front(&mut self, bin_no: u64, vals: &mut [T], mut write: usize) -> usize {
+    /// Sorts the bins left once the node's last position is in.
+    fn end(&mut self) {
+        while !self.bins.is_empty() {
+            self.retire_front();
+        }
+    }
+
+    fn retire_front(&mut self) {
         let Some(mut bin) = self.bins.pop_front() else {
-            return write;
+            return;
         };
-        let lo = bin_no << BIN_SHIFT;
+        let (out, rest) = std::mem::take(&mut self.rest).split_at_mut(bin.len());
+        self.rest = rest;
+        self.done += bin.len();
+        self.sort.run(&bin, self.base_bin << BIN_SHIFT, out);
+        self.base_bin += 1;
+        bin.clear();
+        self.spare.push(bin);
+    }
+}
+
+/// What the drawing thread sends the sorting one.
+enum Msg<'v, T> {
+    Begin(&'v mut [T]),
+    Positions(Vec<f64>),
+    End,
+}
+
+/// py1e's sort of each canonical node: on a second thread when one can be started, so that
+/// sorting overlaps drawing the positions (sequential: one generator), else inline.
+enum Sorter<'s, 'v, T> {
+    Thread {
+        tx: Option<std::sync::mpsc::SyncSender<Msg<'v, T>>>,
+        /// Position buffers given back.
+        chunks: std::sync::mpsc::Receiver<Vec<f64>>,
+        handle: Option<std::thread::ScopedJoinHandle<'s, ()>>,
+    },
+    Inline(Box<WindowSort<'v, T>>),
+}
+
+impl<'s, 'v: 's, T: Id> Sorter<'s, 'v, T> {
+    fn start(scope: &'s std::thread::Scope<'s, '_>, window: u64, threaded: bool) -> Self {
+        if !threaded {
+            return Self::Inline(Box::new(WindowSort::new(window)));
+        }
+        // A few chunks in flight absorb jitter between the two sides.
+        let (tx, rx) = std::sync::mpsc::sync_channel::<Msg<'v, T>>(4);
+        let (give_back, chunks) = std::sync::mpsc::channel::<Vec<f64>>();
+        let spawned = std::thread::Builder::new()
+            .name("mds-py1e-sort".into())
+            .spawn_scoped(scope, move || {
+                let mut sort = WindowSort::new(window);
+                for msg in rx {
+                    match msg {
+                        Msg::Begin(vals) => sort.begin(vals),
+                        Msg::Positions(mut chunk) => {
+                            sort.positions(&chunk);
+                            chunk.clear();
+                            // Fails only once the drawing side is done: then drop it.
+                            let _ = give_back.send(chunk);
+                        }
+                        Msg::End => sort.end(),
+                    }
+                }
+            });
+        match spawned {
+            Ok(handle) => Self::Thread {
+                tx: Some(tx),
+                chunks,
+                handle: Some(handle),
+            },
+            Err(_) => Self::Inline(Box::new(WindowSort::new(window))),
+        }
+    }
+
+    fn send(&mut self, msg: Msg<'v, T>) {
+        if let Self::Thread { tx: Some(tx), .. } = self {
+            // The thread ends only when `tx` is dropped, short of a panic, which the scope
+            // re-raises.
+            let _ = tx.send(msg);
+        }
+    }
+
+    fn begin(&mut self, vals: &'v mut [T]) {
+        match self {
+            Self::Inline(sort) => sort.begin(vals),
+            Self::Thread { .. } => self.send(Msg::Begin(vals)),
+        }
+    }
+
+    /// An empty position buffer of capacity [`CHUNK`].
+    fn chunk(&mut self) -> Vec<f64> {
+        let reused = match self {
+            Self::Thread { chunks, .. } => chunks.try_recv().ok(),
+            Self::Inline(_) => None,
+        };
+        reused.unwrap_or_else(|| Vec::with_capacity(CHUNK))
+    }
+
+    fn positions(&mut self, mut chunk: Vec<f64>) {
+        match self {
+            Self::Inline(sort) => {
+                sort.positions(&chunk);
+                chunk.clear();
+            }
+            Self::Thread { .. } => self.send(Msg::Positions(chunk)),
+        }
+    }
+
+    fn end(&mut self) {
+        match self {
+            Self::Inline(sort) => sort.end(),
+            Self::Thread { .. } => self.send(Msg::End),
+        }
+    }
+}
+
+impl<T> Drop for Sorter<'_, '_, T> {
+    fn drop(&mut self) {
+        if let Self::Thread { tx, handle, .. } = self {
+            // Closing the channel ends the thread once it has handled every message.
+            drop(tx.take());
+            if let Some(h) = handle.take() {
+                // A panic there is re-raised by the scope.
+                let _ = h.join();
+            }
+        }
+    }
+}
+
+/// Counting sort of one bin by `floor(position)` (stable, so ties keep index order), then one
+/// insertion pass by position; the values are written to `out` in that order.
+struct BinSort<T> {
+    counts: Vec<u32>,
+    scratch: Bin<T>,
+}
+
+impl<T: Id> BinSort<T> {
+    fn new() -> Self {
+        Self {
+            counts: vec![0; (1 << BIN_SHIFT) + 1],
+            scratch: Vec::new(),
+        }
+    }
+
+    fn run(&mut self, bin: &[(f64, T)], lo: u64, out: &mut [T]) {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let bucket =
             |pos: f64| ((pos as u64).saturating_sub(lo) as usize).min((1 << BIN_SHIFT) - 1);
         self.counts.fill(0);
-        for &(pos, _) in &bin {
+        for &(pos, _) in bin {
             self.counts[bucket(pos) + 1] += 1;
         }
-        for i in 1..self.counts.len() {
-            self.counts[i] += self.counts[i - 1];
+        // Running total in a register: summing in place would wait on each store.
+        let mut total = 0u32;
+        for c in &mut self.counts {
+            total += *c;
+            *c = total;
         }
         self.scratch.clear();
         if let Some(&first) = bin.first() {
             self.scratch.resize(bin.len(), first);
         }
-        for &(pos, v) in &bin {
+        for &(pos, v) in bin {
             let b = bucket(pos);
             let at = self.counts[b] as usize;
             self.counts[b] += 1;
             self.scratch[at] = (pos, v);
         }
-        // counts[b] is now the end of bucket b; buckets hold about one item each.
-        let mut start = 0usize;
-        for b in 0..(1usize << BIN_SHIFT) {
-            let end = self.counts[b] as usize;
-            if end - start > 1 {
-                insertion_sort_by_pos(&mut self.scratch[start..end]);
-            }
-            start = end;
-            if end == self.scratch.len() {
-                break;
-            }
+        // Sorted by floor(position) now, and stable; items sharing a floor (about one in
+        // four) are put in order by one insertion pass, which moves few items.
+        insertion_sort_by_pos(&mut self.scratch);
+        for (slot, &(_, v)) in out.iter_mut().zip(&self.scratch) {
+            *slot = v;
         }
-        for &(_, v) in &self.scratch {
-            vals[write] = v;
-            write += 1;
-        }
-        bin.clear();
-        self.spare.push(bin);
-        write
     }
 }
 
@@ -790,9 +959,12 @@ mod tests {
                 epoch: 1,
                 block_size: bs,
             };
-            let got = py1e::<u32>(&sizes, &p).unwrap();
-            let got: Vec<u64> = got.into_iter().map(u64::from).collect();
-            assert_eq!(got, py1e_full_sort(&sizes, &p), "c {c} bs {bs}");
+            let want = py1e_full_sort(&sizes, &p);
+            for threaded in [true, false] {
+                let got = py1e_with::<u32>(&sizes, &p, threaded).unwrap();
+                let got: Vec<u64> = got.into_iter().map(u64::from).collect();
+                assert_eq!(got, want, "c {c} bs {bs} threaded {threaded}");
+            }
         }
     }
 }
