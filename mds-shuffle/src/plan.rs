@@ -235,11 +235,7 @@ impl EpochPlan {
     #[inline]
     pub fn get(&self, node: u64, rank: u64, worker: u64, batch: u64, slot: u64) -> Option<u64> {
         let pos = self.partition.get(node, rank, worker, batch, slot)?;
-        let big = match &self.perm {
-            Some(perm) => perm.get(usize::try_from(pos).ok()?)?,
-            None => pos,
-        };
-        self.map.get(big)
+        self.sample_at(pos)
     }
 
     /// What worker `(node, rank, worker)` reads, batch-major, `None` = padding.
@@ -249,14 +245,9 @@ impl EpochPlan {
         rank: u64,
         worker: u64,
     ) -> impl Iterator<Item = Option<u64>> + '_ {
-        self.partition.worker(node, rank, worker).map(move |pos| {
-            let pos = pos?;
-            let big = match &self.perm {
-                Some(perm) => perm.get(usize::try_from(pos).ok()?)?,
-                None => pos,
-            };
-            self.map.get(big)
-        })
+        self.partition
+            .worker(node, rank, worker)
+            .map(move |pos| self.sample_at(pos?))
     }
 
     /// Rejects parameters too large to plan before anything is allocated or walked.
@@ -383,6 +374,16 @@ impl EpochPlan {
                 }
             }
         }
+    }
+
+    /// The sample id at position `pos` of the epoch order.
+    #[inline]
+    fn sample_at(&self, pos: u64) -> Option<u64> {
+        let big = match &self.perm {
+            Some(perm) => perm.get(usize::try_from(pos).ok()?)?,
+            None => pos,
+        };
+        self.map.get(big)
     }
 
     /// The whole `(P, R, W, Q, B)` array row-major with `-1` padding.
