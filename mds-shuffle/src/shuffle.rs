@@ -632,7 +632,7 @@ struct WindowSort<'v, T> {
     window: u64,
     bins: std::collections::VecDeque<Bin<T>>,
     spare: Vec<Bin<T>>,
-    sort: BinSort<T>,
+    sort: BinSort,
     /// The node's slots not yet written: `vals[done..]` of the node being sorted.
     rest: &'v mut [T],
     done: usize,
@@ -817,22 +817,25 @@ impl<T> Drop for Sorter<'_, '_, T> {
     }
 }
 
-/// Counting sort of one bin by `floor(position)` (stable, so ties keep index order), then one
-/// insertion pass by position; the values are written to `out` in that order.
-struct BinSort<T> {
+/// Counting sort of one bin by `floor(position)` (stable, so ties keep index order) straight
+/// into the output slots, positions beside them, then one insertion pass by position.
+struct BinSort {
     counts: Vec<u32>,
-    scratch: Bin<T>,
+    /// `positions[i]` is the position of the value in output slot `i`.
+    positions: Vec<f64>,
 }
 
-impl<T: Id> BinSort<T> {
+impl BinSort {
     fn new() -> Self {
         Self {
             counts: vec![0; (1 << BIN_SHIFT) + 1],
-            scratch: Vec::new(),
+            positions: Vec::new(),
         }
     }
 
-    fn run(&mut self, bin: &[(f64, T)], lo: u64, out: &mut [T]) {
+    /// Writes the values of `bin` (whose positions are `lo..lo + 2^BIN_SHIFT`) to `out`
+    /// (as long as `bin`) in `(position, index)` order.
+    fn run<T: Copy>(&mut self, bin: &[(f64, T)], lo: u64, out: &mut [T]) {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         let bucket =
             |pos: f64| ((pos as u64).saturating_sub(lo) as usize).min((1 << BIN_SHIFT) - 1);
@@ -846,35 +849,29 @@ impl<T: Id> BinSort<T> {
             total += *c;
             *c = total;
         }
-        self.scratch.clear();
-        if let Some(&first) = bin.first() {
-            self.scratch.resize(bin.len(), first);
-        }
+        self.positions.clear();
+        self.positions.resize(bin.len(), 0.0);
         for &(pos, v) in bin {
             let b = bucket(pos);
             let at = self.counts[b] as usize;
             self.counts[b] += 1;
-            self.scratch[at] = (pos, v);
+            self.positions[at] = pos;
+            out[at] = v;
         }
         // Sorted by floor(position) now, and stable; items sharing a floor (about one in
         // four) are put in order by one insertion pass, which moves few items.
-        insertion_sort_by_pos(&mut self.scratch);
-        for (slot, &(_, v)) in out.iter_mut().zip(&self.scratch) {
-            *slot = v;
+        let pos = &mut self.positions;
+        for i in 1..pos.len() {
+            let (p, v) = (pos[i], out[i]);
+            let mut j = i;
+            while j > 0 && pos[j - 1] > p {
+                pos[j] = pos[j - 1];
+                out[j] = out[j - 1];
+                j -= 1;
+            }
+            pos[j] = p;
+            out[j] = v;
         }
-    }
-}
-
-/// Stable insertion sort by position (ties keep their index order).
-fn insertion_sort_by_pos<T: Copy>(a: &mut [(f64, T)]) {
-    for i in 1..a.len() {
-        let x = a[i];
-        let mut j = i;
-        while j > 0 && a[j - 1].0 > x.0 {
-            a[j] = a[j - 1];
-            j -= 1;
-        }
-        a[j] = x;
     }
 }
 
