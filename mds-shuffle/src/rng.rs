@@ -175,6 +175,25 @@ impl Pcg64 {
         low
     }
 
+    /// Moves on as `n` calls of [`Pcg64::next_u64`] would, in O(log n) (the LCG jump of
+    /// O'Neill's PCG paper, §4.3.1); the buffered 32-bit half word is left alone, as those
+    /// calls leave it (unlike numpy's `advance`, which clears it).
+    pub fn skip_u64(&mut self, n: u128) {
+        let (mut acc_mult, mut acc_plus) = (1u128, 0u128);
+        let (mut mult, mut plus) = (PCG_MULT, self.inc);
+        let mut n = n;
+        while n > 0 {
+            if n & 1 == 1 {
+                acc_mult = acc_mult.wrapping_mul(mult);
+                acc_plus = acc_plus.wrapping_mul(mult).wrapping_add(plus);
+            }
+            plus = mult.wrapping_add(1).wrapping_mul(plus);
+            mult = mult.wrapping_mul(mult);
+            n >>= 1;
+        }
+        self.state = acc_mult.wrapping_mul(self.state).wrapping_add(acc_plus);
+    }
+
     /// A double in `[0, 1)` from the top 53 bits of a 64-bit word.
     #[inline]
     pub fn next_double(&mut self) -> f64 {
@@ -329,6 +348,13 @@ impl Generator {
             let j = self.random_interval(i as u64);
             #[allow(clippy::cast_possible_truncation)] // j <= i < len
             x.swap(i, j as usize);
+        }
+    }
+
+    /// Draws what [`Generator::shuffle`] of `len` items draws, without moving anything.
+    pub(crate) fn skip_shuffle(&mut self, len: usize) {
+        for i in (1..len).rev() {
+            self.random_interval(i as u64);
         }
     }
 

@@ -487,12 +487,20 @@ fn py2s<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
     Ok(out)
 }
 
+/// Most threads one py1e plan uses.
+const MAX_PLAN_THREADS: usize = 8;
+
 fn py1e<T: Id>(sizes: &[u64], p: &ShuffleParams) -> Result<Vec<T>> {
-    py1e_with(sizes, p, true)
+    let threads = std::thread::available_parallelism()
+        .map_or(1, std::num::NonZero::get)
+        .min(MAX_PLAN_THREADS);
+    py1e_with(sizes, p, threads)
 }
 
-/// [`py1e`]; `threaded`: sort on a second thread (else inline, as when none can start).
-fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threaded: bool) -> Result<Vec<T>> {
+/// [`py1e`] on up to `threads` threads: with several canonical nodes, nodes in parallel;
+/// with one, its sort beside the drawing of its positions; with one thread, all inline.
+/// Every way gives the same order (tested).
+fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threads: usize) -> Result<Vec<T>> {
     let (spans, supers, n, mut erng) = node_spans(sizes, p);
     let (lo, hi) = block_bounds("py1e", p.block_size)?;
     let mut ids: Vec<T> = alloc_ids(n)?;
@@ -511,46 +519,127 @@ fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threaded: bool) -> Result<
     // n fits usize (alloc_ids checked), and so does every node size, a part of it.
     ids.resize(usize::try_from(n).unwrap_or(0), T::from_u64(0));
     let window = u64::try_from(hi.max(0)).unwrap_or(0) / 2 + 2;
-    std::thread::scope(|scope| {
-        let mut sorter = Sorter::start(scope, window, threaded);
-        let mut rest: &mut [T] = &mut ids;
-        for (&(cb, ce), &m) in supers.iter().zip(&node_sizes) {
-            let cn_spans = &spans[cb..ce];
-            let (node_ids, tail) =
-                std::mem::take(&mut rest).split_at_mut(usize::try_from(m).unwrap_or(usize::MAX));
-            rest = tail;
-            // First every span's shuffle, then the positions: the reference's draw order.
-            let mut at = 0usize;
-            for &(b, e) in cn_spans {
-                let span = &mut node_ids[at..][..usize::try_from(e - b).unwrap_or(usize::MAX)];
-                for (slot, id) in span.iter_mut().zip(b..e) {
-                    *slot = T::from_u64(id);
-                }
-                erng.shuffle(span);
-                at += span.len();
+    let mut nodes = Vec::with_capacity(supers.len());
+    let mut rest: &mut [T] = &mut ids;
+    for (&(cb, ce), &m) in supers.iter().zip(&node_sizes) {
+        let (node_ids, tail) =
+            std::mem::take(&mut rest).split_at_mut(usize::try_from(m).unwrap_or(usize::MAX));
+        rest = tail;
+        nodes.push(NodeJob {
+            ids: node_ids,
+            spans: &spans[cb..ce],
+            m,
+            rng: None,
+        });
+    }
+    if threads >= 2 && nodes.len() >= 2 {
+        // The nodes draw from one generator in turn, so each node's starting state is found
+        // by making its draws without their work (shuffle draws, then a jump over its
+        // positions), and the nodes then run in parallel.
+        for job in &mut nodes {
+            job.rng = Some(erng.clone());
+            for &(b, e) in job.spans {
+                erng.skip_shuffle(usize::try_from(e - b).unwrap_or(usize::MAX));
             }
-            sorter.begin(node_ids);
-            let mut positions = PosGen::new(cn_spans, m, lo, hi);
-            let mut chunk = sorter.chunk();
-            let mut k = 0u64;
-            while positions.open_span(&mut erng)? {
-                let (low, range) = (positions.low, positions.range);
-                for _ in 0..positions.left {
-                    #[allow(clippy::cast_precision_loss)] // exact below 2^53 samples per node
-                    chunk.push(k as f64 + (low + range * erng.next_double()));
-                    k += 1;
-                    if chunk.len() == CHUNK {
-                        sorter.positions(chunk);
-                        chunk = sorter.chunk();
-                    }
-                }
+            for &(b, e) in job.spans {
+                erng.integer(lo, hi)?;
+                erng.bit_generator().skip_u64(u128::from(e - b));
             }
-            sorter.positions(chunk);
-            sorter.end();
         }
-        Ok(())
-    })?;
+        let queue = std::sync::Mutex::new(nodes.into_iter());
+        let work = || -> Result<()> {
+            loop {
+                let next = match queue.lock() {
+                    Ok(mut q) => q.next(),
+                    // Another thread panicked holding it; the scope re-raises that panic.
+                    Err(_) => None,
+                };
+                let Some(job) = next else {
+                    return Ok(());
+                };
+                let mut rng = job.rng.unwrap_or_else(|| Generator::new(0));
+                let mut sorter = Sorter::Inline(Box::new(WindowSort::new(window)));
+                py1e_node(job.ids, job.spans, job.m, (lo, hi), &mut rng, &mut sorter)?;
+            }
+        };
+        let work = &work;
+        std::thread::scope(|scope| {
+            let helpers: Vec<_> = (1..threads.min(supers.len()))
+                .filter_map(|_| {
+                    std::thread::Builder::new()
+                        .name("mds-py1e-node".into())
+                        .spawn_scoped(scope, work)
+                        .ok()
+                })
+                .collect();
+            let mut result = work();
+            for h in helpers {
+                match h.join() {
+                    Ok(r) => result = result.and(r),
+                    Err(panic) => std::panic::resume_unwind(panic),
+                }
+            }
+            result
+        })?;
+    } else {
+        std::thread::scope(|scope| {
+            let mut sorter = Sorter::start(scope, window, threads >= 2);
+            for job in nodes {
+                py1e_node(job.ids, job.spans, job.m, (lo, hi), &mut erng, &mut sorter)?;
+            }
+            Ok(())
+        })?;
+    }
     Ok(ids)
+}
+
+/// One canonical node of a py1e plan: its slots, spans and size, and (when nodes run in
+/// parallel) the generator as the node starts drawing.
+struct NodeJob<'a, T> {
+    ids: &'a mut [T],
+    spans: &'a [Span],
+    m: u64,
+    rng: Option<Generator>,
+}
+
+/// py1e for one canonical node, in the reference's draw order: every span's ids shuffled,
+/// then each span's block size and its positions, which `sorter` turns into the order.
+fn py1e_node<'s, 'v: 's, T: Id>(
+    node_ids: &'v mut [T],
+    spans: &[Span],
+    m: u64,
+    (lo, hi): (i64, i64),
+    erng: &mut Generator,
+    sorter: &mut Sorter<'s, 'v, T>,
+) -> Result<()> {
+    let mut at = 0usize;
+    for &(b, e) in spans {
+        let span = &mut node_ids[at..][..usize::try_from(e - b).unwrap_or(usize::MAX)];
+        for (slot, id) in span.iter_mut().zip(b..e) {
+            *slot = T::from_u64(id);
+        }
+        erng.shuffle(span);
+        at += span.len();
+    }
+    sorter.begin(node_ids);
+    let mut positions = PosGen::new(spans, m, lo, hi);
+    let mut chunk = sorter.chunk();
+    let mut k = 0u64;
+    while positions.open_span(erng)? {
+        let (low, range) = (positions.low, positions.range);
+        for _ in 0..positions.left {
+            #[allow(clippy::cast_precision_loss)] // exact below 2^53 samples per node
+            chunk.push(k as f64 + (low + range * erng.next_double()));
+            k += 1;
+            if chunk.len() == CHUNK {
+                sorter.positions(chunk);
+                chunk = sorter.chunk();
+            }
+        }
+    }
+    sorter.positions(chunk);
+    sorter.end();
+    Ok(())
 }
 
 /// Streams py1e's float positions `k + shift_k` of one canonical node, drawing from the epoch
@@ -957,10 +1046,10 @@ mod tests {
                 block_size: bs,
             };
             let want = py1e_full_sort(&sizes, &p);
-            for threaded in [true, false] {
-                let got = py1e_with::<u32>(&sizes, &p, threaded).unwrap();
+            for threads in [1, 2, 3, 8] {
+                let got = py1e_with::<u32>(&sizes, &p, threads).unwrap();
                 let got: Vec<u64> = got.into_iter().map(u64::from).collect();
-                assert_eq!(got, want, "c {c} bs {bs} threaded {threaded}");
+                assert_eq!(got, want, "c {c} bs {bs} threads {threads}");
             }
         }
     }

@@ -134,3 +134,19 @@ fn integers_empty_range_is_an_error() {
     assert!(g.choice(3, 4).is_err());
     assert!(g.uniform(1.0, 0.0, 2).is_err());
 }
+
+#[test]
+fn skip_u64_equals_that_many_draws_and_keeps_the_half_word() {
+    for n in [0u64, 1, 2, 3, 63, 64, 1000, 65_537] {
+        let mut stepped = Pcg64::new(9176);
+        // A buffered 32-bit half word must survive both ways.
+        let _ = stepped.next_u32();
+        let mut skipped = stepped.clone();
+        for _ in 0..n {
+            stepped.next_u64();
+        }
+        skipped.skip_u64(u128::from(n));
+        assert_eq!(skipped, stepped, "n {n}");
+        assert_eq!(skipped.next_u32(), stepped.next_u32(), "n {n}");
+    }
+}
