@@ -119,3 +119,35 @@ fn stream_from_s3_and_http_gives_the_local_checksum() {
         assert_eq!(stream(&url), want, "{url}");
     }
 }
+
+/// A dataset whose index.json `merge_index` wrote over two subdirectories
+/// (`part-0/shard.00000.mds`, …) streams from S3 through the cache.
+#[test]
+fn a_merged_index_of_subdirectories_streams_from_s3() {
+    let Some(_endpoint) = endpoint("MDS_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    let src = tempfile::tempdir().unwrap();
+    let want = write_dataset(&src.path().join("part-0"), &[40, 7])
+        + write_dataset(&src.path().join("part-1"), &[25]);
+    let merged = mds_format::index::merge_index(src.path()).unwrap();
+    assert_eq!(merged.shards[2].raw_data.basename, "part-1/shard.00000.mds");
+    let bucket = std::env::var("MDS_TEST_BUCKET").unwrap_or_else(|_| "mds-test".into());
+    let url = format!("s3://{bucket}/{}", unique("merged"));
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let f = mds_fetch::from_url(&url).unwrap();
+        for key in [
+            "index.json",
+            "part-0/index.json",
+            "part-0/shard.00000.mds",
+            "part-0/shard.00001.mds",
+            "part-1/index.json",
+            "part-1/shard.00000.mds",
+        ] {
+            let data = bytes::Bytes::from(std::fs::read(src.path().join(key)).unwrap());
+            f.put(key, data).await.unwrap();
+        }
+    });
+    assert_eq!(stream(&url), want, "{url}");
+}

@@ -73,8 +73,10 @@ pub(crate) struct ShardEntry {
     pub(crate) columns: Arc<Columns>,
 }
 
+/// A basename may name a file in a subdirectory (`merge_index` writes `part-0/shard.00000.mds`)
+/// but must stay inside the dataset: [`mds_format::index::is_safe_basename`].
 fn check_basename(stream: usize, path: &str, name: &str) -> Result<()> {
-    if name.is_empty() || name.contains('/') || name.contains('\\') || name == ".." || name == "." {
+    if !mds_format::index::is_safe_basename(name) {
         return Err(Error::InvalidStream {
             stream,
             reason: format!("index file at {path}: unsafe shard basename {name:?}"),

@@ -284,3 +284,65 @@ fn large_and_small_samples_read_back_exactly() {
         assert_eq!(seen, (0..400).collect::<Vec<_>>(), "shuffle={shuffle}");
     }
 }
+
+#[test]
+fn a_merged_index_of_subdirectories_streams_direct_and_through_a_copy() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    let root = tempfile::tempdir().unwrap();
+    write_stream(&root.path().join("part-0"), &[3, 4], 0);
+    write_stream(&root.path().join("part-1"), &[5], 7);
+    let merged = mds_dataset::format::index::merge_index(root.path()).unwrap();
+    assert_eq!(merged.shards[2].raw_data.basename, "part-1/shard.00000.mds");
+    let ids = |ds: &StreamingDataset| {
+        let mut ids: Vec<u64> = ds.iter().unwrap().map(|s| id_of(&s.unwrap())).collect();
+        ids.sort_unstable();
+        ids
+    };
+    let direct = build(root.path(), &rt, true);
+    assert_eq!(ids(&direct), (0..12).collect::<Vec<_>>());
+    let local = tempfile::tempdir().unwrap();
+    let copied = StreamingDataset::builder()
+        .with_remote(root.path().to_str().unwrap())
+        .with_local(local.path())
+        .with_batch_size(4)
+        .with_world(World::default())
+        .with_runtime(rt.handle().clone())
+        .build()
+        .unwrap();
+    assert_eq!(ids(&copied), (0..12).collect::<Vec<_>>());
+    assert!(local.path().join("part-1/shard.00000.mds").is_file());
+}
+
+#[test]
+fn a_basename_leaving_the_dataset_is_an_error_naming_it() {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    for bad in [
+        "../shard.00000.mds",
+        "/etc/passwd",
+        "a//b.mds",
+        "a/./b.mds",
+        "c:\\x.mds",
+        "",
+    ] {
+        let dir = tempfile::tempdir().unwrap();
+        write_stream(dir.path(), &[2], 0);
+        let path = dir.path().join("index.json");
+        let mut index: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap();
+        index["shards"][0]["raw_data"]["basename"] = serde_json::json!(bad);
+        std::fs::write(&path, index.to_string()).unwrap();
+        let err = StreamingDataset::builder()
+            .with_local(dir.path())
+            .with_batch_size(1)
+            .with_world(World::default())
+            .with_runtime(rt.handle().clone())
+            .build()
+            .map(|_| ())
+            .unwrap_err();
+        assert!(
+            matches!(err, Error::InvalidStream { .. })
+                && err.to_string().contains("unsafe shard basename"),
+            "{bad:?}: {err}"
+        );
+    }
+}
