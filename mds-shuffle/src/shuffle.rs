@@ -529,15 +529,15 @@ fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threads: usize) -> Result<
             ids: node_ids,
             spans: &spans[cb..ce],
             m,
-            rng: None,
         });
     }
     if threads >= 2 && nodes.len() >= 2 {
         // The nodes draw from one generator in turn, so each node's starting state is found
         // by making its draws without their work (shuffle draws, then a jump over its
         // positions), and the nodes then run in parallel.
-        for job in &mut nodes {
-            job.rng = Some(erng.clone());
+        let mut jobs = Vec::with_capacity(nodes.len());
+        for job in nodes {
+            let start = erng.clone();
             for &(b, e) in job.spans {
                 erng.skip_shuffle(usize::try_from(e - b).unwrap_or(usize::MAX));
             }
@@ -545,8 +545,9 @@ fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threads: usize) -> Result<
                 erng.integer(lo, hi)?;
                 erng.bit_generator().skip_u64(u128::from(e - b));
             }
+            jobs.push((start, job));
         }
-        let queue = std::sync::Mutex::new(nodes.into_iter());
+        let queue = std::sync::Mutex::new(jobs.into_iter());
         let work = || -> Result<()> {
             loop {
                 let next = match queue.lock() {
@@ -554,10 +555,9 @@ fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threads: usize) -> Result<
                     // Another thread panicked holding it; the scope re-raises that panic.
                     Err(_) => None,
                 };
-                let Some(job) = next else {
+                let Some((mut rng, job)) = next else {
                     return Ok(());
                 };
-                let mut rng = job.rng.unwrap_or_else(|| Generator::new(0));
                 let mut sorter = Sorter::Inline(Box::new(WindowSort::new(window)));
                 py1e_node(job.ids, job.spans, job.m, (lo, hi), &mut rng, &mut sorter)?;
             }
@@ -593,13 +593,11 @@ fn py1e_with<T: Id>(sizes: &[u64], p: &ShuffleParams, threads: usize) -> Result<
     Ok(ids)
 }
 
-/// One canonical node of a py1e plan: its slots, spans and size, and (when nodes run in
-/// parallel) the generator as the node starts drawing.
+/// One canonical node of a py1e plan: its slots, spans and size.
 struct NodeJob<'a, T> {
     ids: &'a mut [T],
     spans: &'a [Span],
     m: u64,
-    rng: Option<Generator>,
 }
 
 /// py1e for one canonical node, in the reference's draw order: every span's ids shuffled,
