@@ -201,7 +201,7 @@ fn convert(
     };
     match from {
         InputFormat::Jsonl => read_jsonl(BufReader::new(open()?), &mut sink)?,
-        InputFormat::Csv => read_csv(open()?, &mut sink)?,
+        InputFormat::Csv => read_csv(open()?, (!stdin).then_some(input), &mut sink)?,
         InputFormat::Parquet if stdin => bail!("Parquet input must be a file, not `-`"),
         InputFormat::Parquet => read_parquet(
             File::open(input).with_context(|| format!("cannot open {}", input.display()))?,
@@ -253,17 +253,26 @@ fn read_jsonl(input: impl BufRead, sink: &mut Sink<'_>) -> anyhow::Result<()> {
     Ok(())
 }
 
-fn read_csv(input: Box<dyn std::io::Read>, sink: &mut Sink<'_>) -> anyhow::Result<()> {
+/// `path`: the input file, to find a bad record's line exactly (`None` for stdin).
+fn read_csv(
+    input: Box<dyn std::io::Read>,
+    path: Option<&Path>,
+    sink: &mut Sink<'_>,
+) -> anyhow::Result<()> {
     let mut reader = csv::Reader::from_reader(input);
     let headers = reader
         .headers()
         .context("cannot read the CSV header")?
         .clone();
     for (i, record) in reader.records().enumerate() {
-        let record = record.with_context(|| format!("CSV record {}", i + 1))?;
-        // The line the record starts on (a quoted field may span lines); the header is line 1.
-        let line = record.position().map_or(i as u64 + 2, csv::Position::line);
-        sink(&|| format!("line {line}"), &mut |name| {
+        // The csv error names the record, line and byte.
+        let record = record.context("cannot read the CSV input")?;
+        let pos = record.position().cloned();
+        let at = || match &pos {
+            Some(p) => format!("line {}", record_line(p, path)),
+            None => format!("CSV record {}", i + 1),
+        };
+        sink(&at, &mut |name| {
             let k = headers
                 .iter()
                 .position(|h| h == name)
@@ -275,6 +284,28 @@ fn read_csv(input: Box<dyn std::io::Read>, sink: &mut Sink<'_>) -> anyhow::Resul
         })?;
     }
     Ok(())
+}
+
+/// The 1-based line a CSV record starts on. The csv crate's position counts from the blank
+/// lines it skipped before the record; in a file (not stdin) those are skipped here too. Only
+/// errors call this, so reading the file again costs nothing in a good run.
+fn record_line(pos: &csv::Position, path: Option<&Path>) -> u64 {
+    use std::io::{Read as _, Seek as _, SeekFrom};
+    let mut line = pos.line();
+    let Some(mut file) = path.and_then(|p| File::open(p).ok()) else {
+        return line;
+    };
+    if file.seek(SeekFrom::Start(pos.byte())).is_err() {
+        return line;
+    }
+    for byte in BufReader::new(file).bytes() {
+        match byte {
+            Ok(b'\n') => line += 1,
+            Ok(b'\r') => {}
+            _ => break,
+        }
+    }
+    line
 }
 
 fn read_parquet(input: File, sink: &mut Sink<'_>) -> anyhow::Result<()> {
@@ -1040,6 +1071,36 @@ mod tests {
             msg.starts_with("line 1") && msg.contains("column id") && !msg.contains("shard :"),
             "{msg}"
         );
+    }
+
+    #[test]
+    fn csv_errors_name_the_line_the_bad_record_starts_on() {
+        let tmp = tempfile::tempdir().unwrap();
+        let columns = parse_columns("id:int,s:str").unwrap();
+        // (input, line of the bad record): after blank lines (LF and CRLF), after a quoted
+        // field spanning lines, and last in a file without a final newline.
+        for (text, line) in [
+            ("id,s\n1,a\n\nx,b\n", 4),
+            ("id,s\n\n\n\nx,b", 5),
+            ("id,s\r\n1,a\r\n\r\nx,b\r\n", 4),
+            ("id,s\n1,\"a\nb\n\"\n\n2,c\nx,d\n", 7),
+        ] {
+            let input = tmp.path().join("in.csv");
+            std::fs::write(&input, text).unwrap();
+            let out = tmp.path().join(format!("out{line}"));
+            let err = convert(
+                InputFormat::Csv,
+                &input,
+                &out,
+                &columns,
+                &options(&[]),
+                &mut |_| {},
+            )
+            .unwrap_err();
+            let msg = format!("{err:#}");
+            assert!(msg.starts_with(&format!("line {line},")), "{text:?}: {msg}");
+            let _ = std::fs::remove_dir_all(&out);
+        }
     }
 
     #[test]

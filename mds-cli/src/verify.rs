@@ -92,7 +92,9 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         );
         Ok(ExitCode::SUCCESS)
     } else {
-        eprintln!("{} faults in {}", faults.len(), args.dir.display());
+        let n = faults.len();
+        let noun = if n == 1 { "fault" } else { "faults" };
+        eprintln!("{n} {noun} in {}", args.dir.display());
         Ok(ExitCode::FAILURE)
     }
 }
