@@ -31,33 +31,50 @@ fn unique(name: &str) -> String {
     format!("cli-{name}-{}-{nanos}", std::process::id())
 }
 
-/// Three shards of one `int` column `id` = 0..n, as the reference lays them out.
-fn write_dataset(dir: &Path, sizes: &[u32]) -> u64 {
-    std::fs::create_dir_all(dir).unwrap();
-    let mut shards = Vec::new();
-    let mut id = 0i64;
-    for (k, &n) in sizes.iter().enumerate() {
-        let name = format!("shard.{k:05}.mds");
-        let mut data = n.to_le_bytes().to_vec();
-        let head = 4 * (n + 2);
-        for i in 0..=n {
-            data.extend_from_slice(&(head + 8 * i).to_le_bytes());
-        }
-        for _ in 0..n {
-            data.extend_from_slice(&id.to_le_bytes());
-            id += 1;
-        }
-        std::fs::write(dir.join(&name), &data).unwrap();
-        shards.push(serde_json::json!({
-            "column_encodings": ["int"], "column_names": ["id"], "column_sizes": [8],
-            "compression": null, "format": "mds", "hashes": [],
-            "raw_data": {"basename": name, "bytes": data.len(), "hashes": {}},
-            "samples": n, "size_limit": 1 << 26, "version": 2, "zip_data": null
-        }));
+/// `n` samples of one `int` column `id` = 0..n, written by mds-format's writer in shards of
+/// at most `size_limit` bytes; returns the sum of the ids.
+fn write_dataset(dir: &Path, n: i64, size_limit: u64) -> u64 {
+    let mut w = mds_format::MdsWriter::builder(dir)
+        .with_columns(&[("id", "int")])
+        .with_size_limit(Some(size_limit))
+        .build_mds()
+        .unwrap();
+    for id in 0..n {
+        w.write(&[mds_format::encoding::Value::Int(id)]).unwrap();
     }
-    let index = serde_json::json!({"shards": shards, "version": 2});
-    std::fs::write(dir.join("index.json"), index.to_string()).unwrap();
-    u64::try_from(id * (id - 1) / 2).unwrap()
+    w.finish().unwrap();
+    u64::try_from(n * (n - 1) / 2).unwrap()
+}
+
+/// Every file under `dir`, as (key relative to `dir` with `/`, path).
+fn files(dir: &Path) -> Vec<(String, std::path::PathBuf)> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_str().unwrap().to_owned();
+        if path.is_dir() {
+            out.extend(
+                files(&path)
+                    .into_iter()
+                    .map(|(k, p)| (format!("{name}/{k}"), p)),
+            );
+        } else {
+            out.push((name, path));
+        }
+    }
+    out
+}
+
+/// Uploads every file under `dir` to the object store at `url`, keys relative to `dir`.
+fn upload(dir: &Path, url: &str) {
+    let rt = tokio::runtime::Runtime::new().unwrap();
+    rt.block_on(async {
+        let f = mds_fetch::from_url(url).unwrap();
+        for (key, path) in files(dir) {
+            let data = bytes::Bytes::from(std::fs::read(&path).unwrap());
+            f.put(&key, data).await.unwrap();
+        }
+    });
 }
 
 /// Runs `mds stream REMOTE --local <fresh dir> --shuffle --key id` and returns the checksum.
@@ -85,22 +102,13 @@ fn stream(remote: &str) -> u64 {
 #[test]
 fn stream_from_s3_and_http_gives_the_local_checksum() {
     let src = tempfile::tempdir().unwrap();
-    let want = write_dataset(src.path(), &[300, 17, 250]);
+    let want = write_dataset(src.path(), 567, 4096);
     assert_eq!(stream(&src.path().display().to_string()), want);
 
     if let Some(_endpoint) = endpoint("MDS_TEST_S3_ENDPOINT") {
         let bucket = std::env::var("MDS_TEST_BUCKET").unwrap_or_else(|_| "mds-test".into());
         let url = format!("s3://{bucket}/{}", unique("s3"));
-        let rt = tokio::runtime::Runtime::new().unwrap();
-        rt.block_on(async {
-            let f = mds_fetch::from_url(&url).unwrap();
-            for entry in std::fs::read_dir(src.path()).unwrap() {
-                let path = entry.unwrap().path();
-                let key = path.file_name().unwrap().to_str().unwrap().to_owned();
-                let data = bytes::Bytes::from(std::fs::read(&path).unwrap());
-                f.put(&key, data).await.unwrap();
-            }
-        });
+        upload(src.path(), &url);
         assert_eq!(stream(&url), want, "{url}");
     }
 
@@ -128,26 +136,19 @@ fn a_merged_index_of_subdirectories_streams_from_s3() {
         return;
     };
     let src = tempfile::tempdir().unwrap();
-    let want = write_dataset(&src.path().join("part-0"), &[40, 7])
-        + write_dataset(&src.path().join("part-1"), &[25]);
+    let want = write_dataset(&src.path().join("part-0"), 47, 512)
+        + write_dataset(&src.path().join("part-1"), 25, 512);
     let merged = mds_format::index::merge_index(src.path()).unwrap();
-    assert_eq!(merged.shards[2].raw_data.basename, "part-1/shard.00000.mds");
+    assert!(merged.shards.len() > 2, "{} shards", merged.shards.len());
+    assert!(merged.shards[0].raw_data.basename.starts_with("part-0/"));
+    assert!(
+        merged
+            .shards
+            .iter()
+            .any(|s| s.raw_data.basename == "part-1/shard.00000.mds")
+    );
     let bucket = std::env::var("MDS_TEST_BUCKET").unwrap_or_else(|_| "mds-test".into());
     let url = format!("s3://{bucket}/{}", unique("merged"));
-    let rt = tokio::runtime::Runtime::new().unwrap();
-    rt.block_on(async {
-        let f = mds_fetch::from_url(&url).unwrap();
-        for key in [
-            "index.json",
-            "part-0/index.json",
-            "part-0/shard.00000.mds",
-            "part-0/shard.00001.mds",
-            "part-1/index.json",
-            "part-1/shard.00000.mds",
-        ] {
-            let data = bytes::Bytes::from(std::fs::read(src.path().join(key)).unwrap());
-            f.put(key, data).await.unwrap();
-        }
-    });
+    upload(src.path(), &url);
     assert_eq!(stream(&url), want, "{url}");
 }
