@@ -17,8 +17,8 @@ use crate::pin::Pin;
 /// Pins and fills waited on at once when the cache is full.
 const MAX_WAIT_TARGETS: usize = 4;
 
-/// Fills running in this process: (shard lock file, filling thread). A `get` inside a fill
-/// must not wait for that same fill to end.
+/// Fills running in this process: (shard fill lock file, filling thread). A `get` inside a
+/// fill must not wait for that same fill to end.
 static OWN_FILLS: Mutex<Option<HashSet<(PathBuf, ThreadId)>>> = Mutex::new(None);
 
 /// Registers a fill of this thread in [`OWN_FILLS`] for its lifetime.
@@ -248,8 +248,9 @@ impl Cache {
         self.get_dyn(name, size_bytes, &mut |path| fill(path).map_err(Into::into))
     }
 
-    /// Pins shard `name` if it is cached with size `size_bytes`; `None` if it is not. Never
-    /// fills. Waits if a process is filling or evicting that shard right now.
+    /// Pins shard `name` if it is cached with size `size_bytes`; `None` if it is not (also
+    /// while another process is still filling it). Never fills, and never waits for a fill;
+    /// waits only while an eviction of that shard holds its pin lock (a few syscalls).
     pub fn pin(&self, name: &str, size_bytes: u64) -> Result<Option<Pin>> {
         layout::validate_name(name)?;
         let lock_path = self.layout.lock_path(name);
@@ -312,84 +313,60 @@ impl Cache {
                 limit_bytes,
             });
         }
-        let lock_path = self.layout.lock_path(name);
+        let fill_path = self.layout.fill_lock_path(name);
         let final_path = self.layout.final_path(name);
         let started = Instant::now();
         loop {
-            let (lock, new) = layout::open_lock_new(&lock_path)?;
-            // Shared: waits only for a fill or an eviction of this shard in progress.
-            lock.lock_shared().map_err(Error::io("lock", &lock_path))?;
-            let found = file_size(name, &final_path)?;
-            if found == Some(size) {
-                if new {
-                    self.adopt(name, size)?;
-                }
-                touch(&lock);
-                return Ok(Pin {
-                    path: final_path,
-                    name: name.to_owned(),
-                    size_bytes: size,
-                    filled: false,
-                    _lock: lock,
-                });
+            if let Some(pin) = self.pin(name, size)? {
+                return Ok(pin);
             }
-            lock.unlock().map_err(Error::io("unlock", &lock_path))?;
-            match found {
-                // A stale file of another size: replace it only if no one uses it, since
-                // waiting could be waiting on a pin of our own.
-                Some(found_bytes) => {
-                    if !layout::try_exclusive(&lock, &lock_path)? {
-                        return Err(Error::SizeMismatch {
-                            shard: name.to_owned(),
-                            expected_bytes: size,
-                            found_bytes,
-                        });
-                    }
-                }
-                // Exclusive: one filler per shard; others queue here.
-                None => lock.lock().map_err(Error::io("lock", &lock_path))?,
+            // One filler per shard; the others queue on the fill lock. No pin ever holds it,
+            // so a queued process waits for the fill alone, never for readers of the result
+            // (which may be idle processes that only their own consumer would wake).
+            let fill_lock = layout::open_lock(&fill_path)?;
+            fill_lock.lock().map_err(Error::io("lock", &fill_path))?;
+            if let Some(pin) = self.pin(name, size)? {
+                return Ok(pin); // someone filled it while we queued
             }
-            match file_size(name, &final_path)? {
-                Some(n) if n == size => continue, // someone filled it while we queued
-                Some(n) => {
-                    let _global = self.lock_global()?;
-                    fs::remove_file(&final_path)
-                        .map_err(Error::io("remove stale shard", &final_path))?;
-                    remove_if_present(&self.layout.present_path(name, n))?;
-                }
-                None => {}
+            if let Some(found_bytes) = file_size(name, &final_path)? {
+                self.remove_stale(name, size, found_bytes)?;
             }
-            // Holding the exclusive lock, every temporary file of this shard is a dead fill's.
+            // Holding the fill lock, every temporary file of this shard is a dead fill's.
             self.remove_fills_of(name)?;
             match self.reserve(name, size, started)? {
                 Reserve::Ready(temp) => {
-                    let _mine = OwnFill::new(&lock_path);
-                    self.fill_into(name, size, temp, &final_path, fill)?;
-                    touch(&lock);
-                    // Downgrade in place (flock converts the lock on this descriptor) rather
-                    // than unlock and relock: no evictor can take the shard in between, and
-                    // the fill checked its size and renamed it into place.
-                    lock.lock_shared()
-                        .map_err(Error::io("downgrade lock", &lock_path))?;
-                    return Ok(Pin {
-                        path: final_path,
-                        name: name.to_owned(),
-                        size_bytes: size,
-                        filled: true,
-                        _lock: lock,
-                    });
+                    let _mine = OwnFill::new(&fill_path);
+                    return self.fill_into(name, size, temp, &final_path, fill);
                 }
                 Reserve::Wait(no_room) => {
-                    drop(lock);
+                    drop(fill_lock);
                     self.wait_for_any(name, size, no_room, started)?;
                 }
             }
-            // The exclusive lock drops here; the next turn pins the shard.
         }
     }
 
+    /// Removes the cached file of `name` whose size (`found_bytes`) is not the requested one,
+    /// unless someone pins it ([`Error::SizeMismatch`] then: waiting could be waiting on a
+    /// pin of our own). The caller holds the shard's fill lock.
+    fn remove_stale(&self, name: &str, size: u64, found_bytes: u64) -> Result<()> {
+        let lock_path = self.layout.lock_path(name);
+        let lock = layout::open_lock(&lock_path)?;
+        if !layout::try_exclusive(&lock, &lock_path)? {
+            return Err(Error::SizeMismatch {
+                shard: name.to_owned(),
+                expected_bytes: size,
+                found_bytes,
+            });
+        }
+        let final_path = self.layout.final_path(name);
+        let _global = self.lock_global()?;
+        fs::remove_file(&final_path).map_err(Error::io("remove stale shard", &final_path))?;
+        remove_if_present(&self.layout.present_path(name, found_bytes))
+    }
+
     /// Makes room for `size` bytes of `name` and creates its temporary file, or says what to
-    /// wait for. The caller holds the shard's exclusive lock.
+    /// wait for. The caller holds the shard's fill lock.
     fn reserve(&self, name: &str, size: u64, started: Instant) -> Result<Reserve> {
         let _global = self.lock_global()?;
         let Some(limit) = self.config.limit_bytes else {
@@ -426,7 +403,7 @@ impl Cache {
         let fills: Vec<_> = scan
             .filling
             .iter()
-            .map(|n| self.layout.lock_path(n))
+            .map(|n| self.layout.fill_lock_path(n))
             .filter(|p| !OwnFill::is_mine(p))
             .collect();
         let waited = started.elapsed();
@@ -503,7 +480,8 @@ impl Cache {
         })
     }
 
-    /// Runs `fill` into `temp`, checks the size, fsyncs and renames it to `final_path`.
+    /// Runs `fill` into `temp`, checks the size, fsyncs and renames it to `final_path`, and
+    /// returns it pinned. The caller holds the shard's fill lock.
     fn fill_into(
         &self,
         name: &str,
@@ -511,7 +489,7 @@ impl Cache {
         mut temp: TempFile,
         final_path: &Path,
         fill: &mut dyn FnMut(&Path) -> Result<(), BoxError>,
-    ) -> Result<()> {
+    ) -> Result<Pin> {
         fill(&temp.path).map_err(|source| Error::Fill {
             shard: name.to_owned(),
             source,
@@ -533,6 +511,9 @@ impl Cache {
             .and_then(|f| f.sync_all())
             .map_err(Error::io("fsync", &temp.path))?;
         let parent = final_path.parent().unwrap_or(&self.layout.dir);
+        // The present entry is a hard link to the pin lock, which must exist first.
+        let lock_path = self.layout.lock_path(name);
+        let lock = layout::open_lock(&lock_path)?;
         {
             // Under the global lock so that `usage` never sees a shard twice or not at all.
             // Index entry first, then the file: a crash in between leaves an entry without a
@@ -543,10 +524,22 @@ impl Cache {
             fs::rename(&temp.path, final_path)
                 .map_err(Error::io("rename into place", final_path))?;
             temp.armed = false;
+            // Pinned before the global lock drops, so no eviction can come in between. This
+            // never blocks: the pin lock is taken exclusive only by evictions (which hold the
+            // global lock) and by stale-file removal (which holds the fill lock, as we do).
+            lock.lock_shared().map_err(Error::io("lock", &lock_path))?;
         }
+        touch(&lock);
         File::open(parent)
             .and_then(|d| d.sync_all())
-            .map_err(Error::io("fsync directory", parent))
+            .map_err(Error::io("fsync directory", parent))?;
+        Ok(Pin {
+            path: final_path.to_path_buf(),
+            name: name.to_owned(),
+            size_bytes: size,
+            filled: true,
+            _lock: lock,
+        })
     }
 
     /// Creates the temporary file that reserves `size` bytes for `name`. The caller holds the
@@ -561,8 +554,8 @@ impl Cache {
         Ok(TempFile { path, armed: true })
     }
 
-    /// Removes every temporary file of `name`. The caller holds the shard's exclusive lock,
-    /// so none of them belongs to a live fill.
+    /// Removes every temporary file of `name`. The caller holds the shard's fill lock, so
+    /// none of them belongs to a live fill.
     fn remove_fills_of(&self, name: &str) -> Result<()> {
         for entry in read_dir(&self.layout.tmp)? {
             let file = entry.file_name();
@@ -576,7 +569,7 @@ impl Cache {
     }
 
     /// Lists live fills (shard, bytes) and removes dead ones: a fill is live while its
-    /// shard's exclusive lock is held, which the kernel drops when the filler dies. A fill's
+    /// shard's fill lock is held, which the kernel drops when the filler dies. A fill's
     /// bytes are its reservation plus the actual size of its scratch files. The caller holds
     /// the global lock.
     fn live_fills(&self) -> Result<Vec<(String, u64)>> {
@@ -588,7 +581,7 @@ impl Cache {
                 remove_if_present(&path)?;
                 continue;
             };
-            let lock_path = self.layout.lock_path(&temp.shard);
+            let lock_path = self.layout.fill_lock_path(&temp.shard);
             let lock = match File::options().read(true).write(true).open(&lock_path) {
                 Ok(f) => Some(f),
                 Err(e) if e.kind() == ErrorKind::NotFound => None,

@@ -42,9 +42,19 @@ impl Layout {
         self.dir.join(name)
     }
 
+    /// The pin lock of `name`: shared by every pin, exclusive only in an eviction (tried,
+    /// never waited for). Its modification time is the shard's last access.
     pub(crate) fn lock_path(&self, name: &str) -> PathBuf {
         let mut file = encode(name);
         file.push_str(".lock");
+        self.locks.join(file)
+    }
+
+    /// The fill lock of `name`: exclusive while one process fills the shard. Separate from
+    /// the pin lock so that waiting for a fill never waits for the pins taken after it.
+    pub(crate) fn fill_lock_path(&self, name: &str) -> PathBuf {
+        let mut file = encode(name);
+        file.push_str(".fill");
         self.locks.join(file)
     }
 

@@ -31,7 +31,8 @@
 //! |---|---|
 //! | `dir/<name>` | a complete shard, under the name the caller gives (`shard.00000.mds`, `part0/shard.00000.mds`) |
 //! | `dir/.mds-cache/lock` | the cache-wide lock, held briefly while the set of files changes |
-//! | `dir/.mds-cache/shards/<name>.lock` | one empty lock file per shard (`/`, `%`, `~` percent-encoded); its modification time is the shard's last access |
+//! | `dir/.mds-cache/shards/<name>.lock` | one empty pin lock file per shard (`/`, `%`, `~` percent-encoded); its modification time is the shard's last access |
+//! | `dir/.mds-cache/shards/<name>.fill` | one empty fill lock file per shard |
 //! | `dir/.mds-cache/present/<name>~<bytes>` | a hard link to that lock file for each cached shard: the index a scan reads, so its cost grows with the shards cached, not the shards ever seen |
 //! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.tmp` | a fill in progress; `<bytes>` is the room it reserves |
 //! | `dir/.mds-cache/tmp/<name>~<bytes>~<pid>~<nonce>.<ext>` | a fill's scratch file (a compressed download before decompression) |
@@ -44,21 +45,24 @@
 //! # Locks
 //!
 //! All locks are `flock(2)` locks taken through std's `File::lock` family: the kernel
-//! releases them when the process dies, however it dies. A shard's lock file is taken
+//! releases them when the process dies, however it dies. Each shard has two lock files:
 //!
-//! - **shared** by a [`Pin`]: the shard is being read. Any number of pins coexist.
-//! - **exclusive** by the one process filling the shard, and by an eviction (which only
-//!   ever *tries* the lock, so a pinned shard is skipped, never waited for while holding the
-//!   cache-wide lock).
+//! - the **pin lock**, taken **shared** by a [`Pin`] (the shard is being read; any number of
+//!   pins coexist), and **exclusive** only by an eviction or the removal of a stale file,
+//!   which only ever *try* it, so a pinned shard is skipped, never waited for;
+//! - the **fill lock**, taken **exclusive** by the one process filling the shard.
 //!
-//! [`Cache::get`] first takes the shard's lock shared; if the file is there with the
-//! expected size it is pinned (a hit: one `open`, one `flock`, one `stat`, one `futimens`).
-//! Otherwise it queues for the exclusive lock, which makes exactly one process per shard
-//! the filler while the others sleep in the kernel (no polling); after the filler is done
-//! they see the shard and pin it. The filler takes the cache-wide lock only to reserve room
-//! (evicting if needed and creating its temporary file) and to rename the result into place;
-//! the download itself runs without it. Lock order is always shard lock, then cache-wide
-//! lock, then only non-blocking tries on other shards' locks, so there is no lock cycle.
+//! [`Cache::get`] first takes the pin lock shared; if the file is there with the expected
+//! size it is pinned (a hit: one `open`, one `flock`, one `stat`, one `futimens`). Otherwise
+//! it queues for the fill lock, which makes exactly one process per shard the filler while
+//! the others sleep in the kernel (no polling); the filler renames the result into place and
+//! pins it, and the others then find it and pin it. Because no pin holds the fill lock, a
+//! process waiting for a shard waits for its download alone, never for readers of it: a
+//! reader may be an idle DataLoader worker that nothing will wake. The filler takes the
+//! cache-wide lock only to reserve room (evicting if needed and creating its temporary file)
+//! and to rename the result into place; the download itself runs without it. Lock order is
+//! always fill lock, then pin lock or cache-wide lock, then only non-blocking tries on other
+//! shards' pin locks, so there is no lock cycle.
 //!
 //! # Eviction policy
 //!
@@ -92,12 +96,14 @@
 //!
 //! - A final name only ever appears by `rename` of a complete, fsynced file, so it never
 //!   holds a partial shard; the directory is fsynced after the rename.
-//! - A filler killed mid-download leaves a temporary file whose shard lock is no longer
-//!   held. The next filler of that shard deletes it (it holds the exclusive lock, so no live
+//! - A filler killed mid-download leaves a temporary file whose fill lock is no longer
+//!   held. The next filler of that shard deletes it (it holds the fill lock, so no live
 //!   fill can exist), and every scan and every [`Cache::open`] deletes temporary files
-//!   whose shard lock can be taken shared.
+//!   whose fill lock can be taken shared.
 //! - A process killed holding pins, or a fill lock, or the cache-wide lock mid-eviction,
 //!   loses the locks with its file descriptors.
+//! - A shard file deleted by hand while pinned is simply filled again by the next `get`
+//!   (the pins keep reading the deleted inode).
 //! - The present index is written under the cache-wide lock, entry before file on a fill
 //!   and file before entry on an eviction, so a crash can leave an entry without a file
 //!   (counted until it is chosen for eviction, which then just drops the entry) but never a

@@ -473,3 +473,68 @@ fn a_get_inside_a_fill_does_not_wait_for_that_fill() {
     assert!(inner.is_cache_full(), "{inner:?}");
     assert!(temp_files(t.path()).is_empty());
 }
+
+/// Runs `f` on a thread and fails the test if it has not returned within `secs`, instead of
+/// hanging the suite.
+fn within<T: Send + 'static>(secs: u64, what: &str, f: impl FnOnce() -> T + Send + 'static) -> T {
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = tx.send(f());
+    });
+    rx.recv_timeout(Duration::from_secs(secs))
+        .unwrap_or_else(|e| panic!("{what}: still blocked after {secs} s ({e})"))
+}
+
+#[test]
+fn a_get_never_waits_for_pins_of_a_shard_it_must_fill() {
+    // A pinned shard whose file is gone (deleted by hand from `local` mid-epoch) must be
+    // filled again at once: waiting for the pin would wait for a reader that may be idle.
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    let put = |c: &Cache| c.get("a", 100, |tmp: &Path| fs::write(tmp, [7; 100]));
+    let held = put(&cache).unwrap();
+    fs::remove_file(held.path()).unwrap();
+    let c = cache.clone();
+    let again = within(20, "get of a deleted, pinned shard", move || {
+        put(&c).map(|p| (p.filled(), fs::read(p.path()).unwrap()))
+    })
+    .unwrap();
+    assert_eq!(again, (true, vec![7; 100]));
+    drop(held);
+    assert_eq!(cache.usage().unwrap().cached_shards, 1);
+}
+
+#[test]
+fn a_waiter_for_a_fill_does_not_wait_for_the_fillers_pin() {
+    // Two readers of one shard: the first fills it and keeps it pinned (its consumer idle);
+    // the second, queued behind the fill, gets the shard as soon as the fill is done.
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    let (started_tx, started_rx) = std::sync::mpsc::channel();
+    let (go_tx, go_rx) = std::sync::mpsc::channel::<()>();
+    let c = cache.clone();
+    let filler = std::thread::spawn(move || {
+        c.get("a", 100, |tmp: &Path| {
+            let _ = started_tx.send(());
+            let _ = go_rx.recv();
+            fs::write(tmp, [3; 100])
+        })
+    });
+    started_rx.recv().unwrap();
+    let c = cache.clone();
+    let (done_tx, done_rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let _ = done_tx.send(c.get("a", 100, |_: &Path| -> io::Result<()> {
+            panic!("the second reader must not fill")
+        }));
+    });
+    std::thread::sleep(Duration::from_millis(100)); // let it queue behind the fill
+    drop(go_tx);
+    let first = filler.join().unwrap().unwrap();
+    let second = done_rx
+        .recv_timeout(Duration::from_secs(20))
+        .expect("the second reader waited for the first one's pin")
+        .unwrap();
+    assert!(first.filled() && !second.filled());
+    drop((first, second));
+}
