@@ -149,11 +149,18 @@ impl FetcherBuilder {
     fn s3(&self) -> Result<ObjectStoreFetcher> {
         let (bucket, prefix) = bucket_and_prefix(&self.url)?;
         let mut b = object_store::aws::AmazonS3Builder::from_env().with_bucket_name(&bucket);
-        if let Some(ep) = env("S3_ENDPOINT_URL") {
+        let profile = aws_profile();
+        // The reference's variable first, then the AWS SDKs' service-specific and global
+        // ones, then the profile's `endpoint_url` (~/.aws/config), as the AWS CLI resolves it.
+        let endpoint = ["S3_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL"]
+            .into_iter()
+            .find_map(env)
+            .or_else(|| profile.as_ref().and_then(|p| p.endpoint.clone()));
+        if let Some(ep) = endpoint {
             b = b.with_endpoint(ep);
         }
         if env("AWS_ACCESS_KEY_ID").is_none()
-            && let Some(p) = aws_profile()
+            && let Some(p) = profile
         {
             if let (Some(k), Some(s)) = (p.key, p.secret) {
                 b = b.with_access_key_id(k).with_secret_access_key(s);
@@ -505,6 +512,8 @@ struct Profile {
     secret: Option<String>,
     token: Option<String>,
     region: Option<String>,
+    /// `endpoint_url` of the profile (config file).
+    endpoint: Option<String>,
 }
 
 #[cfg(feature = "s3")]
@@ -540,6 +549,8 @@ fn aws_profile() -> Option<Profile> {
                 "aws_secret_access_key" => p.secret = p.secret.or(Some(v)),
                 "aws_session_token" => p.token = p.token.or(Some(v)),
                 "region" => p.region = p.region.or(Some(v)),
+                // flat, or nested under `s3 =` (an indented line of the same section)
+                "endpoint_url" if !v.is_empty() => p.endpoint = p.endpoint.or(Some(v)),
                 _ => {}
             }
         }
