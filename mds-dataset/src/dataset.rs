@@ -325,7 +325,7 @@ impl StreamingDatasetBuilder {
             s.validate(i)?;
             let split = s.split.clone().or_else(|| self.split.clone());
             let resolved = resolve_stream(i, s, split, &cfg, self.runtime.as_ref())?;
-            let (text, path) = read_index(i, &resolved)?;
+            let (text, path) = read_index(i, &resolved, s.remote.is_none())?;
             index_bytes += text.len() as u64;
             let entries = shards::parse_index(i, &path, &text, cfg.allow_unsafe_types)?;
             let samples_per_shard: Vec<u64> = entries.iter().map(|e| e.samples).collect();
@@ -543,7 +543,9 @@ fn default_local(remote: &str) -> PathBuf {
     std::env::temp_dir().join("mds").join(format!("{h:016x}"))
 }
 
-fn read_index(i: usize, s: &ResolvedStream) -> Result<(Vec<u8>, String)> {
+/// Reads stream `i`'s index.json (fetching it first from a remote). `no_remote`: the stream
+/// has only a local directory.
+fn read_index(i: usize, s: &ResolvedStream, no_remote: bool) -> Result<(Vec<u8>, String)> {
     let split = s.split.as_deref();
     let path = match &s.source {
         Source::Direct { root } => shards::join(root, split, "index.json"),
@@ -582,10 +584,19 @@ fn read_index(i: usize, s: &ResolvedStream) -> Result<(Vec<u8>, String)> {
         }
     };
     let shown = path.display().to_string();
-    let text = std::fs::read(&path).map_err(|source| Error::IndexRead {
-        stream: i,
-        path: shown.clone(),
-        source,
+    let text = std::fs::read(&path).map_err(|source| {
+        if no_remote && source.kind() == std::io::ErrorKind::NotFound {
+            Error::NoLocalIndex {
+                stream: i,
+                path: shown.clone(),
+            }
+        } else {
+            Error::IndexRead {
+                stream: i,
+                path: shown.clone(),
+                source,
+            }
+        }
     })?;
     Ok((text, shown))
 }
@@ -646,9 +657,66 @@ impl StreamingDataset {
         &self.inner.weights.choose
     }
 
+    /// Each stream's derived weights `(proportion, repeat, choose)`, as the reference writes
+    /// them back into its `Stream` objects: `proportion` is the stream's share of the epoch
+    /// (normalised), `repeat` = `choose` / the stream's underlying samples (float64), and
+    /// `choose` its samples per epoch.
+    pub fn stream_weights(&self) -> Vec<(f64, f64, u64)> {
+        let w = &self.inner.weights;
+        self.inner
+            .layouts
+            .iter()
+            .zip(w.proportion.iter().zip(&w.choose))
+            .map(|(layout, (&p, &c))| {
+                #[allow(clippy::cast_precision_loss)] // float64, as numpy divides there
+                let repeat = c as f64 / layout.num_samples() as f64;
+                (p, repeat, c)
+            })
+            .collect()
+    }
+
     /// Number of shards over all streams.
     pub fn num_shards(&self) -> usize {
         self.inner.shards.len()
+    }
+
+    /// The warnings the reference gives for these settings (Python raises each as a
+    /// `UserWarning`), in its words:
+    /// - `predownload` below `batch_size` (`streaming/base/dataset.py`);
+    /// - `py1e` with a `shuffle_block_size` below some shard's sample count, so that shard is
+    ///   not shuffled with its neighbours (`streaming/base/shuffle/py1e.py`). The reference
+    ///   warns when a shard's span within a canonical node is larger than a drawn block,
+    ///   which this checks before any epoch as: block size (the given one, or the default
+    ///   for the canonical nodes known now) below the largest shard.
+    pub fn config_warnings(&self) -> Vec<String> {
+        let cfg = &self.inner.cfg;
+        let mut out = Vec::new();
+        if let (Some(p), Some(b)) = (cfg.predownload, cfg.batch_size)
+            && p < u64::from(b)
+        {
+            out.push(format!(
+                "predownload < batch_size ({p} < {b}).This may result in slower batch time. \
+                 Recommendation is to set predownload to at-least batch_size."
+            ));
+        }
+        if cfg.shuffle && cfg.shuffle_algo == ShuffleAlgo::Py1e {
+            let ncn = cfg
+                .num_canonical_nodes
+                .unwrap_or_else(|| self.inner.world.num_nodes())
+                .max(1);
+            let block = cfg
+                .shuffle_block_size
+                .unwrap_or_else(|| (4_000_000 / u64::from(ncn)).max(1 << 18));
+            if self.inner.shards.iter().any(|e| e.samples > block) {
+                out.push(
+                    "Shuffle block size was smaller than shard size for some shards. This will \
+                     result in these shards not being shuffled with other shards. Set \
+                     shuffle_block_size to a larger value for a higher quality shuffle."
+                        .to_owned(),
+                );
+            }
+        }
+        out
     }
 
     /// The (parallel) world this dataset reads for.
@@ -678,15 +746,22 @@ impl StreamingDataset {
 
     /// Epoch and offset to start from (reference `_resume`), filling NCN/block defaults.
     fn resume_point(&self, st: &mut State, presumed: u64) -> (u64, u64) {
+        let (e, o) = self.resume_point_from(st, i64::try_from(presumed).unwrap_or(i64::MAX));
+        (u64::try_from(e).unwrap_or(0), o)
+    }
+
+    /// [`resume_point`](Self::resume_point) for a presumed epoch that may be -1 (before the
+    /// first epoch), as the reference's `_resume` takes it from `state_dict`.
+    fn resume_point_from(&self, st: &mut State, presumed: i64) -> (i64, u64) {
         let from_ckpt = st
             .resume
             .clone()
-            .filter(|r| r.epoch >= 0 && u64::try_from(r.epoch).is_ok_and(|e| e >= presumed));
+            .filter(|r| r.epoch >= 0 && r.epoch >= presumed);
         let point = if let Some(r) = from_ckpt {
             st.num_canonical_nodes = Some(r.num_canonical_nodes);
             st.shuffle_seed = r.shuffle_seed;
             st.initial_physical_nodes = r.initial_physical_nodes;
-            (u64::try_from(r.epoch).unwrap_or(0), r.sample_in_epoch)
+            (r.epoch, r.sample_in_epoch)
         } else {
             self.default_ncn(st);
             (presumed, 0)
@@ -703,13 +778,9 @@ impl StreamingDataset {
     pub fn state_dict(&self, num_samples: u64, from_beginning: bool) -> ResumeState {
         let mut st = self.state();
         let current = i64::try_from(st.next_epoch).unwrap_or(i64::MAX) - 1;
-        let (epoch, offset) = if current < 0 {
-            self.default_ncn(&mut st);
-            (current, 0)
-        } else {
-            let (e, o) = self.resume_point(&mut st, u64::try_from(current).unwrap_or(0));
-            (i64::try_from(e).unwrap_or(i64::MAX), o)
-        };
+        // Before any epoch (current = -1) a loaded checkpoint still applies: a state_dict
+        // taken right after load_state_dict is that checkpoint, as in the reference.
+        let (epoch, offset) = self.resume_point_from(&mut st, current);
         let sample_in_epoch = if from_beginning {
             num_samples
         } else {
@@ -848,6 +919,11 @@ impl StreamingDataset {
             .clone();
         let open = match cached {
             Some(s) if s.id == shard => s,
+            // Keep no pin between calls: an idle caller would hold the cache's room.
+            _ if pins_are_scarce(&self.inner) => {
+                let s = open_shard(&self.inner, shard)?;
+                return s.get(usize::try_from(idx).unwrap_or(usize::MAX));
+            }
             _ => {
                 let s = Arc::new(open_shard(&self.inner, shard)?);
                 *self
@@ -863,8 +939,55 @@ impl StreamingDataset {
 }
 
 /// Makes shard `shard` local if needed and opens it. Blocking.
-#[allow(clippy::too_many_lines)] // one arm per source kind
 pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
+    let e = &inner.shards[shard];
+    match &inner.streams[e.stream].source {
+        Source::Remote { .. } => {
+            let pin = fill_pin(inner, shard)?;
+            let path = pin.path().to_path_buf();
+            Ok(OpenShard::open_file(shard, e, &path)?.with_pin(pin))
+        }
+        _ => open_uncached(inner, shard),
+    }
+}
+
+/// Opens shard `shard` only if that needs no fill of the cache (a cache hit, or a source
+/// without a cache); `None` on a cache miss. Never waits for room or for a fill. Blocking.
+pub(crate) fn open_shard_if_cached(inner: &Inner, shard: usize) -> Result<Option<OpenShard>> {
+    let e = &inner.shards[shard];
+    match &inner.streams[e.stream].source {
+        Source::Remote { .. } => {
+            let cache = cache_of(inner, shard)?;
+            let Some(pin) = cache
+                .pin(&e.basename, e.raw_bytes)
+                .map_err(|err| cache_error(e, err))?
+            else {
+                return Ok(None);
+            };
+            let path = pin.path().to_path_buf();
+            Ok(Some(OpenShard::open_file(shard, e, &path)?.with_pin(pin)))
+        }
+        _ => open_uncached(inner, shard).map(Some),
+    }
+}
+
+/// Whether the cache limits what this dataset's pins may hold. Then readers keep no shard
+/// open (pinned) beyond an active read, so that no process waits for room held by pins that
+/// only another, possibly idle, process's consumer would release.
+pub(crate) fn pins_are_scarce(inner: &Inner) -> bool {
+    inner.cfg.cache_limit_bytes.is_some()
+}
+
+fn cache_error(e: &ShardEntry, source: mds_cache::Error) -> Error {
+    Error::Cache {
+        stream: e.stream,
+        shard: e.basename.clone(),
+        source: Box::new(source),
+    }
+}
+
+/// Opens a shard of a source without a cache (read in place, or copied on demand).
+fn open_uncached(inner: &Inner, shard: usize) -> Result<OpenShard> {
     let e = &inner.shards[shard];
     let s = &inner.streams[e.stream];
     let split = s.split.as_deref();
@@ -901,101 +1024,119 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
             }
             OpenShard::open_file(shard, e, &raw)
         }
-        Source::Remote {
-            fetcher,
-            local,
-            cache,
-            opts,
-            runtime,
-        } => {
-            let cache_err = |source: mds_cache::Error| Error::Cache {
-                stream: e.stream,
-                shard: e.basename.clone(),
-                source: Box::new(source),
-            };
-            let dir = split
-                .filter(|s| !s.is_empty())
-                .map_or_else(|| local.clone(), |s| local.join(s));
-            let cache = match cache.get() {
-                Some(c) => c,
-                None => {
-                    let max_shard = inner
-                        .shards
-                        .iter()
-                        .map(|x| x.raw_bytes.max(x.zip.as_ref().map_or(0, |z| z.1)))
-                        .max()
-                        .unwrap_or(0);
-                    let config = mds_cache::CacheConfig {
-                        limit_bytes: inner.cfg.cache_limit_bytes,
-                        max_shard_bytes: max_shard,
-                        ..mds_cache::CacheConfig::default()
-                    };
-                    let c = mds_cache::Cache::open(&dir, config).map_err(cache_err)?;
-                    cache.get_or_init(|| c)
-                }
-            };
-            let key_of = |name: &str| {
-                split
-                    .filter(|s| !s.is_empty())
-                    .map_or_else(|| name.to_owned(), |s| format!("{s}/{name}"))
-            };
-            let algo = s.validate_hash.as_deref();
-            let pin = cache
-                .get(
-                    &e.basename,
-                    e.raw_bytes,
-                    |tmp: &Path| -> std::result::Result<(), mds_fetch::Error> {
-                        match (&e.zip, e.compression.as_deref()) {
-                            (Some((zip, zip_bytes)), Some(comp)) => {
-                                let hash =
-                                    algo.and_then(|a| e.zip_hashes.get(a).map(|h| (a, h.as_str())));
-                                let expected = mds_fetch::Expected {
-                                    size_bytes: Some(*zip_bytes),
-                                    hash,
-                                };
-                                let zip_tmp = tmp.with_extension("zip");
-                                let to = mds_fetch::Decompress {
-                                    compression: comp,
-                                    zip_dest: &zip_tmp,
-                                    raw_dest: tmp,
-                                    keep_zip: false,
-                                    raw_size_bytes: Some(e.raw_bytes),
-                                };
-                                runtime
-                                    .block_on(mds_fetch::download_decompress(
-                                        fetcher.as_ref(),
-                                        &key_of(zip),
-                                        &to,
-                                        &expected,
-                                        opts,
-                                    ))
-                                    .map(drop)
-                            }
-                            _ => {
-                                let hash =
-                                    algo.and_then(|a| e.raw_hashes.get(a).map(|h| (a, h.as_str())));
-                                let expected = mds_fetch::Expected {
-                                    size_bytes: Some(e.raw_bytes),
-                                    hash,
-                                };
-                                runtime
-                                    .block_on(mds_fetch::download(
-                                        fetcher.as_ref(),
-                                        &key_of(&e.basename),
-                                        tmp,
-                                        &expected,
-                                        opts,
-                                    ))
-                                    .map(drop)
-                            }
-                        }
-                    },
-                )
-                .map_err(cache_err)?;
-            let path = pin.path().to_path_buf();
-            Ok(OpenShard::open_file(shard, e, &path)?.with_pin(pin))
-        }
+        Source::Remote { .. } => open_shard(inner, shard),
     }
+}
+
+/// The node-wide cache of shard `shard`'s stream, opened on first use.
+fn cache_of(inner: &Inner, shard: usize) -> Result<&mds_cache::Cache> {
+    let e = &inner.shards[shard];
+    let s = &inner.streams[e.stream];
+    let Source::Remote { local, cache, .. } = &s.source else {
+        return Err(Error::param(
+            "streams",
+            "internal: a cache of a stream read in place",
+        ));
+    };
+    if let Some(c) = cache.get() {
+        return Ok(c);
+    }
+    let dir = s
+        .split
+        .as_deref()
+        .filter(|s| !s.is_empty())
+        .map_or_else(|| local.clone(), |s| local.join(s));
+    let max_shard = inner
+        .shards
+        .iter()
+        .map(|x| x.raw_bytes.max(x.zip.as_ref().map_or(0, |z| z.1)))
+        .max()
+        .unwrap_or(0);
+    let config = mds_cache::CacheConfig {
+        limit_bytes: inner.cfg.cache_limit_bytes,
+        max_shard_bytes: max_shard,
+        ..mds_cache::CacheConfig::default()
+    };
+    let c = mds_cache::Cache::open(&dir, config).map_err(|err| cache_error(e, err))?;
+    Ok(cache.get_or_init(|| c))
+}
+
+/// Shard `shard` of a remote stream, pinned in the cache: downloaded (and decompressed)
+/// into it first on a miss. Blocking.
+fn fill_pin(inner: &Inner, shard: usize) -> Result<mds_cache::Pin> {
+    let e = &inner.shards[shard];
+    let s = &inner.streams[e.stream];
+    let split = s.split.as_deref();
+    let Source::Remote {
+        fetcher,
+        opts,
+        runtime,
+        ..
+    } = &s.source
+    else {
+        return Err(Error::param(
+            "streams",
+            "internal: a fill of a stream read in place",
+        ));
+    };
+    let cache = cache_of(inner, shard)?;
+    let key_of = |name: &str| {
+        split
+            .filter(|s| !s.is_empty())
+            .map_or_else(|| name.to_owned(), |s| format!("{s}/{name}"))
+    };
+    let algo = s.validate_hash.as_deref();
+    let pin = cache
+        .get(
+            &e.basename,
+            e.raw_bytes,
+            |tmp: &Path| -> std::result::Result<(), mds_fetch::Error> {
+                match (&e.zip, e.compression.as_deref()) {
+                    (Some((zip, zip_bytes)), Some(comp)) => {
+                        let hash = algo.and_then(|a| e.zip_hashes.get(a).map(|h| (a, h.as_str())));
+                        let expected = mds_fetch::Expected {
+                            size_bytes: Some(*zip_bytes),
+                            hash,
+                        };
+                        let zip_tmp = tmp.with_extension("zip");
+                        let to = mds_fetch::Decompress {
+                            compression: comp,
+                            zip_dest: &zip_tmp,
+                            raw_dest: tmp,
+                            keep_zip: false,
+                            raw_size_bytes: Some(e.raw_bytes),
+                        };
+                        runtime
+                            .block_on(mds_fetch::download_decompress(
+                                fetcher.as_ref(),
+                                &key_of(zip),
+                                &to,
+                                &expected,
+                                opts,
+                            ))
+                            .map(drop)
+                    }
+                    _ => {
+                        let hash = algo.and_then(|a| e.raw_hashes.get(a).map(|h| (a, h.as_str())));
+                        let expected = mds_fetch::Expected {
+                            size_bytes: Some(e.raw_bytes),
+                            hash,
+                        };
+                        runtime
+                            .block_on(mds_fetch::download(
+                                fetcher.as_ref(),
+                                &key_of(&e.basename),
+                                tmp,
+                                &expected,
+                                opts,
+                            ))
+                            .map(drop)
+                    }
+                }
+            },
+        )
+        .map_err(|err| cache_error(e, err))?;
+    Ok(pin)
 }
 
 fn decompress(e: &ShardEntry, zip_path: &Path) -> Result<Bytes> {

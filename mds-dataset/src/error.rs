@@ -39,8 +39,29 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
+    /// A stream without a remote has no index.json in its local directory (the reference
+    /// raises `RuntimeError` for this; a missing *remote* index is [`Error::Fetch`]).
+    #[error("stream {stream}: no remote given and no index file at {path}")]
+    NoLocalIndex {
+        /// Index of the stream.
+        stream: usize,
+        /// Where the index file was looked for.
+        path: String,
+    },
+    /// A stream's index.json is empty or not JSON (the reference raises
+    /// `json.JSONDecodeError`).
+    #[error("stream {stream}: index file at {path} is empty or corrupted")]
+    IndexJson {
+        /// Index of the stream.
+        stream: usize,
+        /// Path of the index file.
+        path: String,
+        /// The parser's error (line and column).
+        #[source]
+        source: serde_json::Error,
+    },
     /// A stream holds no samples at all.
-    #[error("stream {stream} contains no samples: {path}")]
+    #[error("Stream contains no samples: {path} (stream {stream})")]
     EmptyStream {
         /// Index of the stream.
         stream: usize,

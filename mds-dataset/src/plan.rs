@@ -33,21 +33,17 @@ fn as_f64(v: u64) -> f64 {
     v as f64
 }
 
-/// Resolves stream weights into per-epoch sample counts (reference §11.2), with the
-/// reference's truthiness: a zero proportion, repeat or choose counts as unset.
+/// Resolves stream weights into per-epoch sample counts as the reference's
+/// `Stream.apply_weights` does (`streaming/base/stream.py`). A weight of 0 is given, not
+/// unset: the stream takes no samples (but, with relative weights, may still get one of the
+/// shortfall's random picks, as there).
 pub(crate) fn apply_weights(
     weights: &[Option<Weight>],
     sizes: &[u64],
     epoch_size: Option<u64>,
     seed: u64,
 ) -> Result<Weights> {
-    let weights: Vec<Option<Weight>> = weights
-        .iter()
-        .map(|w| match *w {
-            Some(Weight::Proportion(0.0) | Weight::Repeat(0.0) | Weight::Choose(0)) => None,
-            other => other,
-        })
-        .collect();
+    // A weight of 0 is a weight (the stream is left out, as the reference does), not "unset".
     let is_rel = |w: &Option<Weight>| matches!(w, Some(Weight::Proportion(_)));
     let relative = weights.first().is_some_and(is_rel);
     for (i, w) in weights.iter().enumerate() {

@@ -10,6 +10,14 @@
 //! per sample would cost more than reading it); a batch is sent early whenever the producer
 //! is about to wait for permits, since the consumer returns them only for samples it has.
 //! No loop sleeps: every wait is on a semaphore, a channel or the preparation itself.
+//!
+//! With a cache limit, room in the cache is scarce and shared by every process of the node,
+//! so nothing may stay pinned while its reader is idle (an idle DataLoader worker would hold
+//! room that a busy one waits for, and a shuffled epoch would pin its whole dataset). Then the
+//! producer hands pieces of about [`PIECE`] samples to reading tasks on the blocking pool,
+//! which pin each shard only while they copy its samples out ([`read_piece`]); the consumer
+//! gets samples that reference no shard, and a shard evicted between two reads is fetched
+//! again when it is next needed. Memory then holds up to `predownload` samples.
 
 use std::collections::{HashMap, VecDeque};
 use std::pin::Pin;
@@ -19,7 +27,9 @@ use futures::FutureExt;
 use futures::future::{BoxFuture, Shared};
 use tokio::sync::{Semaphore, mpsc};
 
-use crate::dataset::{EpochPlan, Inner, StreamingDataset, open_shard};
+use crate::dataset::{
+    EpochPlan, Inner, StreamingDataset, open_shard, open_shard_if_cached, pins_are_scarce,
+};
 use crate::error::{Error, Result};
 use crate::shards::{OpenShard, Releaser, Sample};
 use crate::world::World;
@@ -33,10 +43,16 @@ const PIECE: usize = 64;
 /// ahead of the sample window: enough concurrent downloads to reach what the store serves.
 const SHARDS_AHEAD: usize = 6;
 
-struct Run {
-    prepared: Prepared,
-    /// Indices within the shard.
-    idx: Vec<u32>,
+/// What the producer hands the consumer.
+enum Run {
+    /// Samples of an open (pinned) shard, decoded by the consumer.
+    Open {
+        prepared: Prepared,
+        /// Indices within the shard.
+        idx: Vec<u32>,
+    },
+    /// Samples copied out by a reading task: they pin nothing.
+    Read(tokio::task::JoinHandle<Result<Vec<Sample>>>),
 }
 
 /// What both iterators share: the receiving end of the pipeline.
@@ -87,9 +103,20 @@ impl Consumer {
         Ok(true)
     }
 
-    fn take_run(&mut self, run: Run, shard: Result<Arc<OpenShard>, Arc<Error>>) -> Result<()> {
+    fn take_run(&mut self, idx: Vec<u32>, shard: Result<Arc<OpenShard>, Arc<Error>>) -> Result<()> {
         let shard = shard.map_err(Error::Prepare)?;
-        self.current = Some((shard, run.idx, 0));
+        self.current = Some((shard, idx, 0));
+        Ok(())
+    }
+
+    /// Takes the samples of a reading task, and gives their permits back.
+    fn take_read(
+        &mut self,
+        read: std::result::Result<Result<Vec<Sample>>, tokio::task::JoinError>,
+    ) -> Result<()> {
+        let samples = read.map_err(|_| Error::PrefetchStopped)??;
+        self.sem.add_permits(samples.len());
+        self.buffer.extend(samples);
         Ok(())
     }
 
@@ -114,12 +141,21 @@ impl Consumer {
                 }
                 continue;
             };
-            // Most shards are ready by the time their runs arrive: no waker needed then.
-            let shard = match run.prepared.peek() {
-                Some(r) => r.clone(),
-                None => futures::executor::block_on(run.prepared.clone()),
+            let taken = match run {
+                // Most shards are ready by the time their runs arrive: no waker needed then.
+                Run::Open { prepared, idx } => {
+                    let shard = match prepared.peek() {
+                        Some(r) => r.clone(),
+                        None => futures::executor::block_on(prepared),
+                    };
+                    self.take_run(idx, shard)
+                }
+                Run::Read(task) => {
+                    let read = futures::executor::block_on(task);
+                    self.take_read(read)
+                }
             };
-            if let Err(e) = self.take_run(run, shard) {
+            if let Err(e) = taken {
                 return Some(Err(self.fail(e)));
             }
         }
@@ -146,11 +182,20 @@ impl Consumer {
                 }
                 continue;
             };
-            let shard = match run.prepared.peek() {
-                Some(r) => r.clone(),
-                None => run.prepared.clone().await,
+            let taken = match run {
+                Run::Open { prepared, idx } => {
+                    let shard = match prepared.peek() {
+                        Some(r) => r.clone(),
+                        None => prepared.await,
+                    };
+                    self.take_run(idx, shard)
+                }
+                Run::Read(task) => {
+                    let read = task.await;
+                    self.take_read(read)
+                }
             };
-            if let Err(e) = self.take_run(run, shard) {
+            if let Err(e) = taken {
                 return Some(Err(self.fail(e)));
             }
         }
@@ -351,7 +396,7 @@ async fn produce(
         }
         let mut rest = u32::try_from(idx.len() - 1).unwrap_or(u32::MAX);
         batch.samples += idx.len();
-        batch.runs.push(Run { prepared, idx });
+        batch.runs.push(Run::Open { prepared, idx });
         if batch.samples >= PIECE && !batch.flush(&tx).await {
             return;
         }
@@ -364,6 +409,96 @@ async fn produce(
         }
     }
     batch.flush(&tx).await;
+}
+
+/// Reads `piece` (runs of `(shard, indices within it)`) into owned samples, holding each
+/// shard's pin only while this call runs. Blocking.
+///
+/// Shards already in the cache are kept open for the rest of the piece. Before a shard must
+/// be filled, every shard this call holds is closed first: the fill may have to wait for
+/// room, and must not wait for pins of its own.
+fn read_piece(inner: &Inner, piece: &[(usize, Vec<u32>)]) -> Result<Vec<Sample>> {
+    let mut out = Vec::with_capacity(piece.iter().map(|(_, idx)| idx.len()).sum());
+    let mut open: Vec<(usize, OpenShard)> = Vec::new();
+    for (shard, idx) in piece {
+        let at = if let Some(at) = open.iter().position(|(s, _)| s == shard) {
+            at
+        } else {
+            let opened = if let Some(s) = open_shard_if_cached(inner, *shard)? {
+                s
+            } else {
+                open.clear();
+                open_shard(inner, *shard)?
+            };
+            open.push((*shard, opened));
+            open.len() - 1
+        };
+        // No releaser: every sample is copied, so none references the shard's mapping.
+        open[at].1.read_many(idx, None, &mut |x| out.push(x))?;
+    }
+    Ok(out)
+}
+
+/// The producer when pins are scarce (see the module docs): one permit per sample, and
+/// pieces of about [`PIECE`] samples read by tasks that pin nothing once they end.
+async fn produce_read(
+    inner: Arc<Inner>,
+    ids: Arc<Vec<u64>>,
+    sem: Arc<Semaphore>,
+    tx: mpsc::Sender<Result<Vec<Run>>>,
+) {
+    let offsets = &inner.shard_offsets;
+    let mut piece: Vec<(usize, Vec<u32>)> = Vec::new();
+    let mut samples = 0usize;
+    // Hands the piece to a reading task and sends its handle; false if the consumer is gone.
+    let flush = |piece: &mut Vec<(usize, Vec<u32>)>, samples: &mut usize| {
+        let taken = std::mem::take(piece);
+        *samples = 0;
+        let inner = Arc::clone(&inner);
+        let tx = tx.clone();
+        async move {
+            if taken.is_empty() {
+                return true;
+            }
+            let task = tokio::task::spawn_blocking(move || read_piece(&inner, &taken));
+            tx.send(Ok(vec![Run::Read(task)])).await.is_ok()
+        }
+    };
+    for &id in ids.iter() {
+        let Some((shard, k)) = locate(offsets, id) else {
+            let _ = flush(&mut piece, &mut samples).await;
+            let _ = tx
+                .send(Err(Error::SampleOutOfRange {
+                    index: i64::try_from(id).unwrap_or(i64::MAX),
+                    size: offsets.last().copied().unwrap_or(0),
+                }))
+                .await;
+            return;
+        };
+        match sem.try_acquire() {
+            Ok(p) => p.forget(),
+            Err(tokio::sync::TryAcquireError::Closed) => return,
+            Err(tokio::sync::TryAcquireError::NoPermits) => {
+                // The consumer gives permits back only for samples it has: send them first.
+                if !flush(&mut piece, &mut samples).await {
+                    return;
+                }
+                match sem.acquire().await {
+                    Ok(p) => p.forget(),
+                    Err(_) => return,
+                }
+            }
+        }
+        match piece.last_mut() {
+            Some((s, idx)) if *s == shard => idx.push(k),
+            _ => piece.push((shard, vec![k])),
+        }
+        samples += 1;
+        if samples >= PIECE && !flush(&mut piece, &mut samples).await {
+            return;
+        }
+    }
+    let _ = flush(&mut piece, &mut samples).await;
 }
 
 fn start(ds: &StreamingDataset, plan: EpochPlan, handle: &tokio::runtime::Handle) -> Consumer {
@@ -379,13 +514,23 @@ fn start(ds: &StreamingDataset, plan: EpochPlan, handle: &tokio::runtime::Handle
     // Batches of about PIECE samples: room for `window` samples' worth, at least two.
     let slots = usize::try_from(window).unwrap_or(usize::MAX) / PIECE;
     let (tx, rx) = mpsc::channel(slots.clamp(2, 1024));
-    let task = handle.spawn(produce(
-        Arc::clone(&ds.inner),
-        Arc::new(plan.sample_ids),
-        Arc::clone(&sem),
-        tx,
-        window,
-    ));
+    let ids = Arc::new(plan.sample_ids);
+    let task = if pins_are_scarce(&ds.inner) {
+        handle.spawn(produce_read(
+            Arc::clone(&ds.inner),
+            ids,
+            Arc::clone(&sem),
+            tx,
+        ))
+    } else {
+        handle.spawn(produce(
+            Arc::clone(&ds.inner),
+            ids,
+            Arc::clone(&sem),
+            tx,
+            window,
+        ))
+    };
     Consumer {
         rx,
         runs: VecDeque::new(),

@@ -96,8 +96,18 @@ pub(crate) fn parse_index(
         stream,
         reason: format!("index file at {path}: {reason}"),
     };
-    let raw: RawIndex =
-        serde_json::from_slice(text).map_err(|e| bad(format!("is empty or corrupted: {e}")))?;
+    let raw: RawIndex = serde_json::from_slice(text).map_err(|source| {
+        if source.is_data() {
+            // Valid JSON of the wrong shape: a bad index, not a decode error.
+            bad(format!("is not an MDS index: {source}"))
+        } else {
+            Error::IndexJson {
+                stream,
+                path: path.to_owned(),
+                source,
+            }
+        }
+    })?;
     if raw.version != 2 {
         return Err(bad(format!(
             "unsupported index version {}; expected 2",

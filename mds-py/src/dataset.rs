@@ -208,6 +208,16 @@ impl PyDataset {
         self.inner.num_shards()
     }
 
+    /// The reference's warnings for these settings (`mds.StreamingDataset` warns each).
+    fn config_warnings(&self) -> Vec<String> {
+        self.inner.config_warnings()
+    }
+
+    /// Each stream's derived `(proportion, repeat, choose)`.
+    fn stream_weights(&self) -> Vec<(f64, f64, u64)> {
+        self.inner.stream_weights()
+    }
+
     /// Sample `index` (negative counts from the end) as a dict; fetches its shard if needed.
     fn get<'py>(&self, py: Python<'py>, index: i64) -> PyResult<Bound<'py, PyDict>> {
         let sample = py

@@ -10,6 +10,7 @@ use std::fmt::Write as _;
 use pyo3::PyErr;
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
+use pyo3::types::PyAnyMethods as _;
 
 create_exception!(
     mds._native,
@@ -48,6 +49,23 @@ pub fn flatten(err: &dyn StdError) -> String {
         source = s.source();
     }
     msg
+}
+
+/// `json.JSONDecodeError(msg, "", 0)` with the parser's line and column in the message, as
+/// the reference raises for an empty or corrupt index.json; a plain `ValueError` (its base)
+/// should the `json` module not import.
+fn json_decode_error(msg: &str, line: usize, column: usize) -> PyErr {
+    pyo3::Python::attach(|py| {
+        let text = format!("{msg} (line {line}, column {column})");
+        match py
+            .import("json")
+            .and_then(|m| m.getattr("JSONDecodeError"))
+            .and_then(|cls| cls.call1((text.clone(), "", 0)))
+        {
+            Ok(exc) => PyErr::from_value(exc),
+            Err(_) => pyo3::exceptions::PyValueError::new_err(text),
+        }
+    })
 }
 
 /// A Rust error on its way to Python (the orphan rule forbids `From<mds_dataset::Error> for PyErr`).
@@ -99,6 +117,12 @@ impl From<mds_dataset::Error> for PyMdsError {
         let msg = flatten(&err);
         let py = match &err {
             _ if err.is_config() => pyo3::exceptions::PyValueError::new_err(msg),
+            // The reference's exception types for these (streaming/base/dataset.py).
+            E::Plan { .. } => pyo3::exceptions::PyValueError::new_err(msg),
+            E::EmptyStream { .. } | E::NoLocalIndex { .. } => {
+                pyo3::exceptions::PyRuntimeError::new_err(msg)
+            }
+            E::IndexJson { source, .. } => json_decode_error(&msg, source.line(), source.column()),
             E::SampleOutOfRange { .. } => pyo3::exceptions::PyIndexError::new_err(msg),
             _ if chain_not_found(&err) => pyo3::exceptions::PyFileNotFoundError::new_err(msg),
             E::CorruptShard { .. } | E::Decode { .. } => ShardCorruptError::new_err(msg),

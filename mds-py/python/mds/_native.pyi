@@ -55,6 +55,10 @@ class Dataset:
         """Samples per epoch over all ranks."""
     def num_shards(self) -> int:
         """Shards over all streams."""
+    def config_warnings(self) -> list[str]:
+        """The reference's warnings for these settings."""
+    def stream_weights(self) -> list[tuple[float, float, int]]:
+        """Each stream's derived ``(proportion, repeat, choose)``."""
     def get(self, index: int) -> dict[str, Any]:
         """Sample ``index`` (negative counts from the end); downloads its shard if needed."""
     def begin_epoch(

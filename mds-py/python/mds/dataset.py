@@ -9,6 +9,7 @@ lazily in each process (and rebuilt after a fork), so DataLoader workers under `
 from __future__ import annotations
 
 import os
+import warnings
 from collections.abc import Iterator, Sequence
 from typing import Any
 
@@ -171,7 +172,11 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
         self._shared = SharedState()
         self._native_obj: Any = None
         self._native_pid = -1
-        self._native()  # load the indexes now, as the reference does
+        native = self._native()  # load the indexes now, as the reference does
+        for message in native.config_warnings():
+            warnings.warn(message, UserWarning, stacklevel=2)
+        for stream, weights in zip(self.streams, native.stream_weights()):
+            stream._apply_weights(*weights)
 
     # --- configuration -----------------------------------------------------------------
 

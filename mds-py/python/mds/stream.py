@@ -56,28 +56,27 @@ class Stream:
         self.remote = remote
         self.local = os.path.expanduser(local) if local else local
         self.split = split or None
+        # As in the reference: the given weight in `_proportion`/`_repeat`/`_choose`, and the
+        # public attribute only when given, until StreamingDataset writes back all three.
         self._proportion = proportion
         self._repeat = repeat
         self._choose = choose
+        if proportion is not None:
+            self.proportion = proportion
+        if repeat is not None:
+            self.repeat = repeat
+        if choose is not None:
+            self.choose = choose
         self.download_retry = download_retry
         self.download_timeout = download_timeout
         self.validate_hash = validate_hash
         self.keep_zip = keep_zip
 
-    @property
-    def proportion(self) -> float | None:
-        """The relative weight given, if any."""
-        return self._proportion
-
-    @property
-    def repeat(self) -> float | None:
-        """The repeat factor given, if any."""
-        return self._repeat
-
-    @property
-    def choose(self) -> int | None:
-        """The absolute samples per epoch given, if any."""
-        return self._choose
+    def _apply_weights(self, proportion: float, repeat: float, choose: int) -> None:
+        """Record the weights the dataset derived (the reference's ``apply_weights``)."""
+        self.proportion = proportion
+        self.repeat = repeat
+        self.choose = choose
 
     def _config(self) -> dict[str, Any]:
         return {

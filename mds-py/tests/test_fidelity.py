@@ -1,0 +1,93 @@
+"""Public behaviours matched to mosaicml-streaming 0.13: stream weights, checkpoints right
+after loading, exception types."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+import mds
+
+
+def _write(path: Path, n: int, start: int = 0) -> str:
+    with mds.MDSWriter(out=str(path), columns={"id": "int"}, size_limit=1 << 10) as w:
+        for i in range(start, start + n):
+            w.write({"id": i})
+    return str(path)
+
+
+@pytest.mark.parametrize("weight", [{"proportion": 0}, {"repeat": 0}, {"choose": 0}])
+def test_a_zero_weight_excludes_the_stream(tmp_path: Path, weight: dict) -> None:
+    a = _write(tmp_path / "a", 100)
+    b = _write(tmp_path / "b", 50, start=1000)
+    other = {"proportion": 1} if "proportion" in weight else {}
+    streams = [mds.Stream(local=a, **other), mds.Stream(local=b, **weight)]
+    ds = mds.StreamingDataset(streams=streams, batch_size=1)
+    ids = [s["id"] for s in ds]
+    # relative weights keep the epoch at the streams' total (150), all of it from `a`
+    assert ds.epoch_size == (150 if "proportion" in weight else 100)
+    assert set(ids) == set(range(100)) and len(ids) == ds.epoch_size
+    assert (streams[1].proportion, streams[1].repeat, streams[1].choose) == (0, 0, 0)
+
+
+def test_streams_carry_the_derived_weights(tmp_path: Path) -> None:
+    a = _write(tmp_path / "a", 100)
+    b = _write(tmp_path / "b", 50, start=1000)
+    streams = [mds.Stream(local=a, repeat=2), mds.Stream(local=b, choose=25)]
+    assert not hasattr(streams[0], "proportion")  # derived only once the dataset is built
+    mds.StreamingDataset(streams=streams, batch_size=1)
+    assert (streams[0].proportion, streams[0].repeat, streams[0].choose) == (200 / 225, 2.0, 200)
+    assert (streams[1].proportion, streams[1].repeat, streams[1].choose) == (25 / 225, 0.5, 25)
+
+
+def test_state_dict_right_after_load_state_dict_is_the_checkpoint(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d", 100)
+    ckpt = {
+        "epoch": 3,
+        "sample_in_epoch": 40,
+        "num_canonical_nodes": 2,
+        "shuffle_seed": 17,
+        "initial_physical_nodes": 1,
+    }
+    ds = mds.StreamingDataset(local=path, batch_size=4, shuffle=True)
+    ds.load_state_dict(ckpt)
+    assert ds.state_dict(0, False) == ckpt
+    assert ds.state_dict(8, False)["sample_in_epoch"] == 48
+    assert ds.state_dict(8, True)["sample_in_epoch"] == 8
+
+
+def test_exception_types_are_the_references(tmp_path: Path) -> None:
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    (empty / "index.json").write_text(json.dumps({"version": 2, "shards": []}))
+    with pytest.raises(RuntimeError, match="^Stream contains no samples"):
+        mds.StreamingDataset(local=str(empty), batch_size=1)
+    for text in ("", "{not json"):
+        bad = tmp_path / f"bad{len(text)}"
+        bad.mkdir()
+        (bad / "index.json").write_text(text)
+        with pytest.raises(json.JSONDecodeError):
+            mds.StreamingDataset(local=str(bad), batch_size=1)
+    nothing = tmp_path / "nothing"
+    nothing.mkdir()
+    with pytest.raises(RuntimeError):
+        mds.StreamingDataset(local=str(nothing), batch_size=1)
+    few = _write(tmp_path / "few", 3)
+    with pytest.raises(ValueError):
+        list(mds.StreamingDataset(local=few, batch_size=1, shuffle=True, num_canonical_nodes=8))
+
+
+def test_the_references_warnings(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d", 100)
+    with pytest.warns(UserWarning, match=r"^predownload < batch_size \(2 < 4\)"):
+        mds.StreamingDataset(local=path, batch_size=4, predownload=2)
+    with pytest.warns(UserWarning, match="^Shuffle block size was smaller than shard size"):
+        mds.StreamingDataset(local=path, batch_size=4, shuffle=True, shuffle_block_size=2)
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        mds.StreamingDataset(local=path, batch_size=4, shuffle=True)
+        mds.StreamingDataset(local=path, batch_size=4, shuffle=True, shuffle_algo="py1s", shuffle_block_size=2)
