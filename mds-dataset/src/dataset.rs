@@ -430,7 +430,9 @@ fn resolve_stream(
             key: remote.clone(),
             source: Box::new(source),
         })?;
-        let local = local.clone().unwrap_or_else(|| default_local(remote));
+        let local = local
+            .clone()
+            .unwrap_or_else(|| default_local(remote, split.as_deref()));
         let retry = s.download_retry.unwrap_or(cfg.download_retry);
         let timeout = s.download_timeout.unwrap_or(cfg.download_timeout);
         let opts = mds_fetch::DownloadOptions {
@@ -533,14 +535,25 @@ fn write_atomic(to: &Path, content: Content<'_>) -> Result<()> {
     written
 }
 
-/// `<temp dir>/mds/<hash of the remote>`: the default local directory of a remote stream.
-fn default_local(remote: &str) -> PathBuf {
-    // FNV-1a: stable across runs and processes, so every rank of a node agrees.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in remote.bytes() {
-        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+/// The default local directory of a remote stream, the reference's
+/// (`Stream._get_temporary_directory` in `streaming/base/stream.py`):
+/// `<temp dir>/<blake2s-128 of the remote, hex>/<split>`. Shard paths then join the split
+/// again under it (`…/<split>/<split>/shard.00000.mds`), as the reference's do. Unlike the
+/// reference, an existing directory is reused rather than refused: the cache is safe to
+/// share between datasets of the same remote.
+fn default_local(remote: &str, split: Option<&str>) -> PathBuf {
+    use blake2::Digest as _;
+    use std::fmt::Write as _;
+    let digest = blake2::Blake2s128::digest(remote.as_bytes());
+    let hex = digest.iter().fold(String::new(), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    });
+    let dir = std::env::temp_dir().join(hex);
+    match split.filter(|s| !s.is_empty()) {
+        Some(s) => dir.join(s),
+        None => dir,
     }
-    std::env::temp_dir().join("mds").join(format!("{h:016x}"))
 }
 
 /// Reads stream `i`'s index.json (fetching it first from a remote). `no_remote`: the stream

@@ -91,3 +91,4 @@ def test_the_references_warnings(tmp_path: Path) -> None:
         warnings.simplefilter("error")
         mds.StreamingDataset(local=path, batch_size=4, shuffle=True)
         mds.StreamingDataset(local=path, batch_size=4, shuffle=True, shuffle_algo="py1s", shuffle_block_size=2)
+

@@ -107,3 +107,23 @@ def test_endpoint_from_aws_env_names_and_profile(tmp_path: Path) -> None:
             timeout=60,
         )
         assert (proc.returncode, proc.stdout.strip()) == (0, "45"), f"{extra}: {proc.stderr}"
+
+
+def test_local_none_is_the_references_default_directory() -> None:
+    import hashlib
+    import shutil
+    import tempfile
+
+    endpoint = require_backend("MDS_TEST_S3_ENDPOINT")
+    os.environ.setdefault("S3_ENDPOINT_URL", endpoint)
+    remote = f"s3://{os.environ.get('MDS_TEST_BUCKET', 'mds-test')}/mds-py/{uuid.uuid4().hex}"
+    with mds.MDSWriter(out=remote, columns={"id": "int"}) as w:
+        for i in range(20):
+            w.write({"id": i})
+    expected = Path(tempfile.gettempdir()) / hashlib.blake2s(remote.encode(), digest_size=16).hexdigest()
+    try:
+        ds = mds.StreamingDataset(remote=remote, batch_size=1)
+        assert sorted(s["id"] for s in ds) == list(range(20))
+        assert (expected / "index.json").is_file()
+    finally:
+        shutil.rmtree(expected, ignore_errors=True)
