@@ -865,10 +865,7 @@ impl StreamingDataset {
     ) -> Result<Vec<u64>> {
         let cfg = &self.inner.cfg;
         let Some(batch_size) = cfg.batch_size else {
-            return Err(Error::param(
-                "batch_size",
-                "please pass `batch_size` to StreamingDataset before iterating",
-            ));
+            return Err(Error::MissingBatchSize);
         };
         let parallel = match cfg.replication {
             Some(r) if world.num_ranks() != self.inner.world.num_ranks() => world.replicate(r)?,

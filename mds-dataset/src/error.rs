@@ -60,6 +60,25 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// Iterating without `batch_size` (the reference's words).
+    #[error(
+        "Please pass `batch_size` to StreamingDataset. It should be set the same as the DataLoader, and is the number of samples per batch, for each device. It is necessary for deterministic resumption and optimal performance."
+    )]
+    MissingBatchSize,
+    /// A column of an unsafe encoding (pickle) without `allow_unsafe_types`.
+    #[error(
+        "Column {column} contains an unsafe type: {encoding}. To proceed anyway, set ``allow_unsafe_types=True``. (stream {stream}, shard {shard})"
+    )]
+    UnsafeColumn {
+        /// Index of the stream.
+        stream: usize,
+        /// The shard's basename.
+        shard: String,
+        /// The column's name.
+        column: String,
+        /// Its encoding.
+        encoding: String,
+    },
     /// A stream holds no samples at all.
     #[error("Stream contains no samples: {path} (stream {stream})")]
     EmptyStream {
@@ -70,7 +89,7 @@ pub enum Error {
     },
     /// The cache limit cannot even hold the index files.
     #[error(
-        "minimum cache usage ({min_bytes} bytes) is larger than the cache limit ({limit_bytes} bytes)"
+        "Minimum cache usage ({min_bytes} bytes) is larger than the cache limit ({limit_bytes} bytes). Please raise `cache_limit`. (The minimum is the size of every stream's index.json.)"
     )]
     CacheLimitBelowIndex {
         /// Bytes of all index.json files.
@@ -80,7 +99,7 @@ pub enum Error {
     },
     /// The cache limit is below four times the largest shard (the reference's rule).
     #[error(
-        "cache limit ({limit_bytes} bytes) is too low: it must be at least four times the largest shard size ({shard_bytes} bytes)"
+        "Cache limit ({limit_bytes} bytes) is too low. Increase the `cache_limit` to at-least four times the largest shard size ({shard_bytes} bytes) which includes raw (decompressed) and zip (compressed) file size."
     )]
     CacheLimitTooLow {
         /// The configured limit.
@@ -173,7 +192,7 @@ pub enum Error {
         source: mds_shuffle::Error,
     },
     /// A batching method cannot build the epoch with these settings.
-    #[error("batching method {method}: {reason}")]
+    #[error("{reason} (batching method {method})")]
     Batching {
         /// `stratified`, `per_stream` or `device_per_stream`.
         method: &'static str,
@@ -215,6 +234,8 @@ impl Error {
             self,
             Self::InvalidParameter { .. }
                 | Self::InvalidStream { .. }
+                | Self::UnsafeColumn { .. }
+                | Self::MissingBatchSize
                 | Self::InvalidWorld { .. }
                 | Self::CacheLimitBelowIndex { .. }
                 | Self::CacheLimitTooLow { .. }

@@ -382,7 +382,7 @@ pub(crate) fn plan_epoch(inp: &PlanInputs<'_>, epoch: u64, sample_in_epoch: u64)
                 return Err(Error::Batching {
                     method,
                     reason: format!(
-                        "number of samples for stream {i} is 0 because the portion of this stream in the global batch, which is of size {g}, is too low"
+                        "Number of samples for stream {i} is 0 because the portion of this stream in the global batch, which is of size {g}, is too low. Please increase the global batch size or increase the proportion of total samples that come from stream {i}."
                     ),
                 });
             }

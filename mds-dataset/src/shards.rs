@@ -143,10 +143,13 @@ pub(crate) fn parse_index(
                 ))
             })?;
             if enc.is_unsafe() && !allow_unsafe_types {
-                return Err(bad(format!(
-                    "shard {}: column encoding {e:?} is unsafe (pickle); set allow_unsafe_types (`mds stream --allow-unsafe-types`) to read it",
-                    s.raw_data.basename
-                )));
+                let k = encodings.len();
+                return Err(Error::UnsafeColumn {
+                    stream,
+                    shard: s.raw_data.basename.clone(),
+                    column: s.column_names.get(k).cloned().unwrap_or_default(),
+                    encoding: e.clone(),
+                });
             }
             encodings.push(enc);
         }

@@ -92,3 +92,25 @@ def test_the_references_warnings(tmp_path: Path) -> None:
         mds.StreamingDataset(local=path, batch_size=4, shuffle=True)
         mds.StreamingDataset(local=path, batch_size=4, shuffle=True, shuffle_algo="py1s", shuffle_block_size=2)
 
+
+
+def test_messages_start_with_the_references_sentence(tmp_path: Path) -> None:
+    path = _write(tmp_path / "d", 100)
+    remote = dict(remote=path, local=str(tmp_path / "cache"), batch_size=1)
+    with pytest.raises(ValueError, match=r"^Cache limit \(3000 bytes\) is too low\. Increase the `cache_limit` to"):
+        mds.StreamingDataset(cache_limit=3000, **remote)
+    with pytest.raises(ValueError, match=r"^Minimum cache usage \(\d+ bytes\) is larger than the cache limit \(10 bytes\)"):
+        mds.StreamingDataset(cache_limit=10, **remote)
+    with pytest.raises(ValueError, match=r"^Please pass `batch_size` to StreamingDataset"):
+        list(mds.StreamingDataset(local=path))
+    pkl = tmp_path / "pkl"
+    with mds.MDSWriter(out=str(pkl), columns={"obj": "pkl"}) as w:
+        w.write({"obj": {"a": 1}})
+    with pytest.raises(ValueError, match=r"^Column obj contains an unsafe type: pkl\. To proceed anyway"):
+        mds.StreamingDataset(local=str(pkl), batch_size=1)
+    a = _write(tmp_path / "a", 100)
+    b = _write(tmp_path / "b", 2, start=1000)
+    streams = [mds.Stream(local=a, proportion=0.999), mds.Stream(local=b, proportion=0.001)]
+    ds = mds.StreamingDataset(streams=streams, batch_size=4, batching_method="stratified")
+    with pytest.raises(ValueError, match=r"^Number of samples for stream 1 is 0 because"):
+        list(ds)

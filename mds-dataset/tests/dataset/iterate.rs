@@ -128,10 +128,7 @@ fn parameter_errors() {
         .unwrap();
     assert!(matches!(
         ds.begin_epoch(World::default()),
-        Err(Error::InvalidParameter {
-            param: "batch_size",
-            ..
-        })
+        Err(Error::MissingBatchSize)
     ));
     assert!(matches!(ds.iter(), Err(Error::NoRuntime)));
 }
