@@ -44,6 +44,20 @@ pub enum Error {
         limit_bytes: u64,
     },
 
+    /// The cache directory is in use for another source (see [`Claim`](crate::Claim)). The
+    /// message starts with the reference's words for this.
+    #[error(
+        "Reused local directory: {dir} holds {other}, which a live dataset is reading, and cannot also hold {wanted}. Provide a different one."
+    )]
+    Claimed {
+        /// The cache directory.
+        dir: PathBuf,
+        /// The source that asked for it.
+        wanted: String,
+        /// The source it is claimed for.
+        other: String,
+    },
+
     /// A shard name that is not a plain relative path inside the cache directory.
     #[error("invalid shard name {shard:?}: {reason}")]
     InvalidName {

@@ -30,6 +30,7 @@
 //! | path | what |
 //! |---|---|
 //! | `dir/<name>` | a complete shard, under the name the caller gives (`shard.00000.mds`, `part0/shard.00000.mds`) |
+//! | `dir/.mds-cache/claims/<hash>.claim` | one per source (remote) that datasets read into this directory, shared-locked while one is open ([`Claim`]) |
 //! | `dir/.mds-cache/lock` | the cache-wide lock, held briefly while the set of files changes |
 //! | `dir/.mds-cache/shards/<name>.lock` | one empty pin lock file per shard (`/`, `%`, `~` percent-encoded); its modification time is the shard's last access |
 //! | `dir/.mds-cache/shards/<name>.fill` | one empty fill lock file per shard |
@@ -124,12 +125,14 @@
 #![forbid(unsafe_code)]
 
 mod cache;
+mod claim;
 mod config;
 mod error;
 mod layout;
 mod pin;
 
 pub use cache::{Cache, Usage};
+pub use claim::Claim;
 pub use config::{CacheConfig, parse_bytes};
 pub use error::{BoxError, Error, Result};
 pub use pin::Pin;

@@ -538,3 +538,21 @@ fn a_waiter_for_a_fill_does_not_wait_for_the_fillers_pin() {
     assert!(first.filled() && !second.filled());
     drop((first, second));
 }
+
+#[test]
+fn a_directory_serves_one_source_at_a_time() {
+    use mds_cache::Claim;
+    let t = tempfile::tempdir().unwrap();
+    let a1 = Claim::acquire(t.path(), "s3://bucket/a").unwrap();
+    let a2 = Claim::acquire(t.path(), "s3://bucket/a").unwrap();
+    let err = Claim::acquire(t.path(), "s3://bucket/b").unwrap_err();
+    let text = err.to_string();
+    assert!(matches!(err, Error::Claimed { .. }), "{err:?}");
+    assert!(
+        text.starts_with("Reused local directory") && text.contains("s3://bucket/a"),
+        "{text}"
+    );
+    drop((a1, a2));
+    let _b = Claim::acquire(t.path(), "s3://bucket/b").unwrap();
+    assert!(Claim::acquire(t.path(), "s3://bucket/a").is_err());
+}
