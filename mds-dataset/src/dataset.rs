@@ -86,6 +86,8 @@ pub(crate) struct Inner {
     pub(crate) runtime: Option<tokio::runtime::Handle>,
     /// The last shard opened by random access, reused by the next `get`.
     last_get: Mutex<Option<Arc<OpenShard>>>,
+    /// This dataset's claims of its remote streams' cache directories.
+    _claims: Vec<mds_cache::Claim>,
 }
 
 /// A dataset of one or more MDS streams, read in the reference's sample order.
@@ -321,10 +323,37 @@ impl StreamingDatasetBuilder {
         let mut layouts = Vec::new();
         let mut index_bytes = 0u64;
         let mut sample_offset = 0u64;
+        // Cache directories of remote streams, claimed for this dataset's lifetime.
+        let mut claims = Vec::new();
+        let mut claimed: Vec<(PathBuf, usize)> = Vec::new();
         for (i, s) in cfg.streams.iter().enumerate() {
             s.validate(i)?;
             let split = s.split.clone().or_else(|| self.split.clone());
             let resolved = resolve_stream(i, s, split, &cfg, self.runtime.as_ref())?;
+            if let (Source::Remote { local, .. }, Some(remote)) = (&resolved.source, &s.remote) {
+                let dir = shards::join(local, resolved.split.as_deref(), "");
+                if let Some(j) = claimed.iter().position(|(d, _)| same_dir(d, &dir)) {
+                    return Err(Error::ReusedLocal {
+                        stream: i,
+                        reason: format!(
+                            "Reused local directory: {} is the local directory of streams {} and {i}. Provide a different one.",
+                            dir.display(),
+                            claimed[j].1
+                        ),
+                    });
+                }
+                std::fs::create_dir_all(&dir).map_err(|source| Error::Io {
+                    path: dir.display().to_string(),
+                    source,
+                })?;
+                let claim =
+                    mds_cache::Claim::acquire(&dir, remote).map_err(|e| Error::ReusedLocal {
+                        stream: i,
+                        reason: e.to_string(),
+                    })?;
+                claims.push(claim);
+                claimed.push((dir, i));
+            }
             let (text, path) = read_index(i, &resolved, s.remote.is_none())?;
             index_bytes += text.len() as u64;
             let entries = shards::parse_index(i, &path, &text, cfg.allow_unsafe_types)?;
@@ -390,6 +419,7 @@ impl StreamingDatasetBuilder {
                 state: Mutex::new(state),
                 runtime: self.runtime,
                 last_get: Mutex::new(None),
+                _claims: claims,
             }),
         })
     }
@@ -953,12 +983,25 @@ pub(crate) fn open_shard(inner: &Inner, shard: usize) -> Result<OpenShard> {
     let e = &inner.shards[shard];
     match &inner.streams[e.stream].source {
         Source::Remote { .. } => {
-            let pin = fill_pin(inner, shard)?;
-            let path = pin.path().to_path_buf();
-            Ok(OpenShard::open_file(shard, e, &path)?.with_pin(pin))
+            // A shard deleted from `local` between its pin and its open (by hand, mid-epoch)
+            // is filled again by the next `get`, as the reference fetches it again.
+            let mut attempts = 0;
+            loop {
+                let pin = fill_pin(inner, shard)?;
+                let path = pin.path().to_path_buf();
+                match OpenShard::open_file(shard, e, &path) {
+                    Err(err) if is_not_found(&err) && attempts < 3 => attempts += 1,
+                    opened => return Ok(opened?.with_pin(pin)),
+                }
+            }
         }
         _ => open_uncached(inner, shard),
     }
+}
+
+/// Whether opening a shard failed because its file is gone.
+fn is_not_found(err: &Error) -> bool {
+    matches!(err, Error::Io { source, .. } if source.kind() == std::io::ErrorKind::NotFound)
 }
 
 /// Opens shard `shard` only if that needs no fill of the cache (a cache hit, or a source
@@ -975,7 +1018,11 @@ pub(crate) fn open_shard_if_cached(inner: &Inner, shard: usize) -> Result<Option
                 return Ok(None);
             };
             let path = pin.path().to_path_buf();
-            Ok(Some(OpenShard::open_file(shard, e, &path)?.with_pin(pin)))
+            match OpenShard::open_file(shard, e, &path) {
+                // deleted since the pin: a miss, which `open_shard` fills again
+                Err(err) if is_not_found(&err) => Ok(None),
+                opened => Ok(Some(opened?.with_pin(pin))),
+            }
         }
         _ => open_uncached(inner, shard).map(Some),
     }

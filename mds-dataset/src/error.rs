@@ -60,6 +60,15 @@ pub enum Error {
         #[source]
         source: serde_json::Error,
     },
+    /// A local directory already holds another remote's shards (in this dataset, or in a live
+    /// dataset of any process on the node). Same remote, same directory is fine.
+    #[error("{reason} (stream {stream})")]
+    ReusedLocal {
+        /// Index of the stream.
+        stream: usize,
+        /// What reuses it; starts with the reference's words, "Reused local directory".
+        reason: String,
+    },
     /// Iterating without `batch_size` (the reference's words).
     #[error(
         "Please pass `batch_size` to StreamingDataset. It should be set the same as the DataLoader, and is the number of samples per batch, for each device. It is necessary for deterministic resumption and optimal performance."
@@ -236,6 +245,7 @@ impl Error {
                 | Self::InvalidStream { .. }
                 | Self::UnsafeColumn { .. }
                 | Self::MissingBatchSize
+                | Self::ReusedLocal { .. }
                 | Self::InvalidWorld { .. }
                 | Self::CacheLimitBelowIndex { .. }
                 | Self::CacheLimitTooLow { .. }

@@ -114,3 +114,37 @@ def test_messages_start_with_the_references_sentence(tmp_path: Path) -> None:
     ds = mds.StreamingDataset(streams=streams, batch_size=4, batching_method="stratified")
     with pytest.raises(ValueError, match=r"^Number of samples for stream 1 is 0 because"):
         list(ds)
+
+
+def test_one_local_for_two_remotes_is_refused_while_both_live(tmp_path: Path) -> None:
+    import gc
+    import subprocess
+    import sys
+
+    a = _write(tmp_path / "a", 10)
+    b = _write(tmp_path / "b", 10, start=100)
+    local = str(tmp_path / "cache")
+    first = mds.StreamingDataset(remote=a, local=local, batch_size=1)
+    again = mds.StreamingDataset(remote=a, local=local, batch_size=1)  # same remote: shared
+    with pytest.raises(ValueError, match="^Reused local directory"):
+        mds.StreamingDataset(remote=b, local=local, batch_size=1)
+    with pytest.raises(ValueError, match="^Reused local directory"):
+        mds.StreamingDataset(streams=[mds.Stream(remote=a, local=local), mds.Stream(remote=b, local=local)], batch_size=1)
+    del first, again
+    gc.collect()
+    # in another process, while this one holds `b`
+    held = mds.StreamingDataset(remote=b, local=str(tmp_path / "cache2"), batch_size=1)
+    probe = (
+        "import sys, mds\n"
+        "try:\n"
+        "    mds.StreamingDataset(remote=sys.argv[1], local=sys.argv[2], batch_size=1)\n"
+        "except ValueError as e:\n"
+        "    print('refused', str(e)[:22])\n"
+    )
+    out = subprocess.run([sys.executable, "-c", probe, a, str(tmp_path / "cache2")], capture_output=True, text=True, timeout=60)
+    assert out.stdout.strip() == "refused Reused local directory", out.stderr
+    del held
+    gc.collect()
+    # the claim ends with the dataset (and with its process, however it dies)
+    out = subprocess.run([sys.executable, "-c", probe, a, str(tmp_path / "cache2")], capture_output=True, text=True, timeout=60)
+    assert (out.returncode, out.stdout.strip()) == (0, ""), out.stderr

@@ -75,9 +75,9 @@ def test_a_shard_deleted_from_local_mid_epoch_is_fetched_again(tmp_path: Path) -
     seen = []
     for s in ds:
         seen.append(s["id"])
-        if len(seen) == 10:
+        if len(seen) % 25 == 10:  # while shards are open, pinned, or being prefetched
             for p in local.glob("shard.*.mds"):
-                p.unlink()
+                p.unlink(missing_ok=True)
     assert seen == list(range(300))
     # a fresh epoch finds every shard again
     assert [s["id"] for s in mds.StreamingDataset(remote=str(remote), local=str(local), batch_size=1)] == list(range(300))
