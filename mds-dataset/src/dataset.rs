@@ -644,6 +644,35 @@ fn read_index(i: usize, s: &ResolvedStream, no_remote: bool) -> Result<(Vec<u8>,
     Ok((text, shown))
 }
 
+/// One shard as index.json describes it; see [`StreamingDataset::shard_info`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ShardInfo {
+    /// Index of its stream.
+    pub stream: usize,
+    /// The raw (`.mds`) file's basename, relative to the stream's root and split.
+    pub basename: String,
+    /// The raw file's size in bytes.
+    pub bytes: u64,
+    /// The raw file's hashes: algorithm name → hex digest.
+    pub hashes: std::collections::BTreeMap<String, String>,
+    /// The compressed file: basename, size in bytes and hashes, if the shard is compressed.
+    pub zip: Option<(String, u64, std::collections::BTreeMap<String, String>)>,
+    /// The compression spec (`zstd:7`), if any.
+    pub compression: Option<String>,
+    /// Samples in the shard.
+    pub samples: u64,
+    /// Column names, in the shard's order.
+    pub column_names: Vec<String>,
+    /// Column encodings, as index.json spells them.
+    pub column_encodings: Vec<String>,
+    /// Fixed sizes in bytes (`None`: variable), as index.json gives them.
+    pub column_sizes: Vec<Option<u64>>,
+    /// The hash algorithms the writer recorded (index.json's `hashes`).
+    pub hash_names: Vec<String>,
+    /// The writer's `size_limit` in bytes, if any.
+    pub size_limit: Option<u64>,
+}
+
 /// One worker's share of one epoch.
 #[derive(Debug, Clone)]
 pub struct EpochPlan {
@@ -721,6 +750,91 @@ impl StreamingDataset {
     /// Number of shards over all streams.
     pub fn num_shards(&self) -> usize {
         self.inner.shards.len()
+    }
+
+    /// Shard `shard` (0-based over all streams, in stream order) as index.json describes it:
+    /// what the reference's per-shard reader objects (`StreamingDataset.shards`) hold.
+    /// `None` past the last shard.
+    pub fn shard_info(&self, shard: usize) -> Option<ShardInfo> {
+        let e = self.inner.shards.get(shard)?;
+        Some(ShardInfo {
+            stream: e.stream,
+            basename: e.basename.clone(),
+            bytes: e.raw_bytes,
+            hashes: e.raw_hashes.clone(),
+            zip: e
+                .zip
+                .clone()
+                .map(|(basename, bytes)| (basename, bytes, e.zip_hashes.clone())),
+            compression: e.compression.clone(),
+            samples: e.samples,
+            column_names: e.columns.names.to_vec(),
+            column_encodings: e
+                .columns
+                .encodings
+                .iter()
+                .map(ToString::to_string)
+                .collect(),
+            column_sizes: e.column_sizes.clone(),
+            hash_names: e.hash_names.clone(),
+            size_limit: e.size_limit,
+        })
+    }
+
+    /// Makes shard `shard` local (downloads it into the cache, evicting others under a
+    /// `cache_limit`), as the reference's `prepare_shard`; blocking. A stream read in place
+    /// needs nothing.
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a shard past the last; download and cache errors.
+    pub fn prepare_shard(&self, shard: usize) -> Result<()> {
+        self.check_shard(shard)?;
+        match &self.inner.streams[self.inner.shards[shard].stream].source {
+            Source::Direct { .. } => Ok(()),
+            _ => open_shard(&self.inner, shard).map(drop),
+        }
+    }
+
+    /// Removes shard `shard` from the cache unless a process is reading it (the reference's
+    /// `evict_shard`); `Ok(false)` if it was not cached or is in use. A stream read in place
+    /// is never deleted (it is the dataset, not a cache).
+    ///
+    /// # Errors
+    /// [`Error::InvalidParameter`] for a shard past the last; cache errors.
+    pub fn evict_shard(&self, shard: usize) -> Result<bool> {
+        self.check_shard(shard)?;
+        let e = &self.inner.shards[shard];
+        match &self.inner.streams[e.stream].source {
+            Source::Remote { .. } => {
+                // Random access may hold the last pin of it.
+                let mut last = self
+                    .inner
+                    .last_get
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner);
+                if last.as_ref().is_some_and(|s| s.id == shard) {
+                    *last = None;
+                }
+                drop(last);
+                cache_of(&self.inner, shard)?
+                    .evict(&e.basename)
+                    .map_err(|err| cache_error(e, err))
+            }
+            _ => Ok(false),
+        }
+    }
+
+    fn check_shard(&self, shard: usize) -> Result<()> {
+        if shard < self.inner.shards.len() {
+            return Ok(());
+        }
+        Err(Error::param(
+            "shard_id",
+            format!(
+                "shard {shard} does not exist: the dataset has {} shards",
+                self.inner.shards.len()
+            ),
+        ))
     }
 
     /// The warnings the reference gives for these settings (Python raises each as a

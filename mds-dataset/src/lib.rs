@@ -50,7 +50,7 @@ mod shards;
 mod world;
 
 pub use config::{Stream, Weight};
-pub use dataset::{EpochPlan, StreamingDataset, StreamingDatasetBuilder};
+pub use dataset::{EpochPlan, ShardInfo, StreamingDataset, StreamingDatasetBuilder};
 pub use error::{Error, Result};
 pub use params::{
     BatchingMethod, PartitionAlgo, SamplingMethod, ShuffleAlgo, parse_bytes, parse_count,

@@ -45,8 +45,12 @@ struct RawShard {
     column_sizes: Vec<Option<u64>>,
     compression: Option<String>,
     format: String,
+    #[serde(default)]
+    hashes: Vec<String>,
     raw_data: RawFile,
     samples: u64,
+    #[serde(default)]
+    size_limit: Option<u64>,
     zip_data: Option<RawFile>,
 }
 
@@ -71,6 +75,11 @@ pub(crate) struct ShardEntry {
     pub(crate) compression: Option<String>,
     pub(crate) samples: u64,
     pub(crate) columns: Arc<Columns>,
+    /// The shard's `hashes` (algorithm names) and `size_limit` in index.json.
+    pub(crate) hash_names: Vec<String>,
+    pub(crate) size_limit: Option<u64>,
+    /// Column sizes as index.json gives them.
+    pub(crate) column_sizes: Vec<Option<u64>>,
 }
 
 /// A basename may name a file in a subdirectory (`merge_index` writes `part-0/shard.00000.mds`)
@@ -153,6 +162,7 @@ pub(crate) fn parse_index(
             }
             encodings.push(enc);
         }
+        let column_sizes = s.column_sizes.clone();
         let sizes: Vec<Option<usize>> = s
             .column_sizes
             .iter()
@@ -172,6 +182,9 @@ pub(crate) fn parse_index(
             zip: s.zip_data.map(|z| (z.basename, z.bytes)),
             compression: s.compression,
             samples: s.samples,
+            hash_names: s.hashes,
+            size_limit: s.size_limit,
+            column_sizes,
             columns: Arc::new(Columns {
                 names: s.column_names.into(),
                 encodings: encodings.into(),

@@ -565,6 +565,13 @@ impl MdsWriter {
         WriterBuilder::new(dir, ShardFormat::Mds)
     }
 
+    /// The writer's configuration as every shard's header records it (sorted JSON text:
+    /// version, format, compression, hashes, size_limit, column names, encodings, sizes):
+    /// the reference's `get_config()`.
+    pub fn config_json(&self) -> &[u8] {
+        &self.header_json
+    }
+
     /// The columns, sorted by name: the order [`MdsWriter::write`] takes values in.
     pub fn columns(&self) -> &Arc<Columns> {
         &self.columns
@@ -785,6 +792,13 @@ impl SplitWriter {
     /// A builder for a dataset of `format` (JSON, CSV, TSV or XSV) in `dir`.
     pub fn builder(dir: &Path, format: ShardFormat) -> WriterBuilder {
         WriterBuilder::new(dir, format)
+    }
+
+    /// The writer's configuration as index.json and every shard record it (sorted JSON
+    /// text: version, format, compression, hashes, size_limit, columns, newline, separator):
+    /// the reference's `get_config()`.
+    pub fn config_json(&self) -> &[u8] {
+        &self.config_json
     }
 
     /// Column names, sorted: the order [`SplitWriter::write`] takes values in.

@@ -208,6 +208,45 @@ impl PyDataset {
         self.inner.num_shards()
     }
 
+    /// Every shard as index.json describes it: dicts with `stream`, `basename`, `bytes`,
+    /// `hashes`, `zip` (`(basename, bytes, hashes)` or None), `compression`, `samples`,
+    /// `column_names`, `column_encodings`, `column_sizes`, `hash_names`, `size_limit`.
+    fn shard_infos<'py>(&self, py: Python<'py>) -> PyResult<Vec<Bound<'py, PyDict>>> {
+        let mut out = Vec::with_capacity(self.inner.num_shards());
+        for i in 0..self.inner.num_shards() {
+            let Some(s) = self.inner.shard_info(i) else {
+                break;
+            };
+            let d = PyDict::new(py);
+            d.set_item("stream", s.stream)?;
+            d.set_item("basename", s.basename)?;
+            d.set_item("bytes", s.bytes)?;
+            d.set_item("hashes", s.hashes)?;
+            d.set_item("zip", s.zip)?;
+            d.set_item("compression", s.compression)?;
+            d.set_item("samples", s.samples)?;
+            d.set_item("column_names", s.column_names)?;
+            d.set_item("column_encodings", s.column_encodings)?;
+            d.set_item("column_sizes", s.column_sizes)?;
+            d.set_item("hash_names", s.hash_names)?;
+            d.set_item("size_limit", s.size_limit)?;
+            out.push(d);
+        }
+        Ok(out)
+    }
+
+    /// Downloads shard `shard_id` into the cache (blocking, without the GIL).
+    fn prepare_shard(&self, py: Python<'_>, shard_id: usize) -> PyResult<()> {
+        py.detach(|| self.inner.prepare_shard(shard_id))
+            .map_err(|e| PyMdsError::from(e).into())
+    }
+
+    /// Removes shard `shard_id` from the cache unless it is being read; whether it was.
+    fn evict_shard(&self, py: Python<'_>, shard_id: usize) -> PyResult<bool> {
+        py.detach(|| self.inner.evict_shard(shard_id))
+            .map_err(|e| PyMdsError::from(e).into())
+    }
+
     /// The reference's warnings for these settings (`mds.StreamingDataset` warns each).
     fn config_warnings(&self) -> Vec<String> {
         self.inner.config_warnings()

@@ -32,5 +32,5 @@ mod _native {
     #[pymodule_export]
     use crate::local::LocalReader;
     #[pymodule_export]
-    use crate::writer::{Writer, merge_local_index, upload_files};
+    use crate::writer::{SplitWriter, Writer, merge_local_index, upload_files};
 }

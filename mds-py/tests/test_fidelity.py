@@ -148,3 +148,112 @@ def test_one_local_for_two_remotes_is_refused_while_both_live(tmp_path: Path) ->
     # the claim ends with the dataset (and with its process, however it dies)
     out = subprocess.run([sys.executable, "-c", probe, a, str(tmp_path / "cache2")], capture_output=True, text=True, timeout=60)
     assert (out.returncode, out.stdout.strip()) == (0, ""), out.stderr
+
+
+def test_shards_prepare_and_evict(tmp_path: Path) -> None:
+    remote = tmp_path / "remote"
+    with mds.MDSWriter(out=str(remote), columns={"id": "int"}, compression="zstd", hashes=["sha1"], size_limit=200) as w:
+        for i in range(100):
+            w.write({"id": i})
+    local = tmp_path / "local"
+    ds = mds.StreamingDataset(remote=str(remote), local=str(local), batch_size=1)
+    shards = ds.shards
+    index = json.loads((remote / "index.json").read_text())["shards"]
+    assert len(shards) == len(index) == ds.num_shards
+    for shard, entry in zip(shards, index):
+        assert shard.samples == entry["samples"] and len(shard) == entry["samples"]
+        assert shard.compression == "zstd" and shard.hashes == ["sha1"]
+        assert shard.raw_data.basename == entry["raw_data"]["basename"]
+        assert shard.zip_data.basename == entry["zip_data"]["basename"]
+        assert shard.zip_data.hashes == entry["zip_data"]["hashes"]
+        assert shard.column_names == ["id"] and shard.column_encodings == ["int"]
+        assert shard.get_max_size() == entry["raw_data"]["bytes"] + entry["zip_data"]["bytes"]
+    raw = local / shards[2].raw_data.basename
+    assert not raw.exists()
+    ds.prepare_shard(2)
+    assert raw.is_file()
+    ds.evict_shard(2)
+    assert not raw.exists()
+    with pytest.raises(ValueError):
+        ds.prepare_shard(len(shards))
+    assert sorted(s["id"] for s in ds) == list(range(100))
+
+
+@pytest.mark.parametrize(
+    "cls,extra,suffix",
+    [("JSONWriter", {}, "json"), ("CSVWriter", {}, "csv"), ("TSVWriter", {}, "tsv"), ("XSVWriter", {"separator": "|"}, "xsv")],
+)
+def test_split_writers(tmp_path: Path, cls: str, extra: dict, suffix: str) -> None:
+    writer = getattr(mds, cls)
+    out = tmp_path / cls
+    columns = {"id": "int", "text": "str", "x": "float"}
+    with writer(out=str(out), columns=columns, size_limit=200, **extra) as w:
+        for i in range(30):
+            w.write({"id": i, "text": f"t{i}", "x": i / 4})
+        config = w.get_config()
+    assert config["format"] == suffix and config["version"] == 2 and config["size_limit"] == 200
+    assert (out / f"shard.00000.{suffix}").is_file() and (out / f"shard.00000.{suffix}.meta").is_file()
+    ds = mds.LocalDataset(str(out))
+    assert [ds[i] for i in (0, 29)] == [{"id": 0, "text": "t0", "x": 0.0}, {"id": 29, "text": "t29", "x": 7.25}]
+    with pytest.raises(TypeError, match="column id"):
+        with writer(out=str(tmp_path / "bad"), columns=columns, **extra) as w:
+            w.write({"id": b"1", "text": "a", "x": 1.0})
+
+
+def test_mds_writer_get_config(tmp_path: Path) -> None:
+    with mds.MDSWriter(out=str(tmp_path / "d"), columns={"id": "int", "s": "str"}, compression="zstd:7", hashes=["sha1"]) as w:
+        assert w.get_config() == {
+            "version": 2,
+            "format": "mds",
+            "compression": "zstd:7",
+            "hashes": ["sha1"],
+            "size_limit": 1 << 26,
+            "column_names": ["id", "s"],
+            "column_encodings": ["int", "str"],
+            "column_sizes": [8, None],
+        }
+        w.write({"id": 1, "s": "a"})
+
+
+def test_stream_name_builds_a_registered_stream_class(tmp_path: Path) -> None:
+    from mds.base.stream import streams_registry
+
+    path = _write(tmp_path / "d", 10)
+    built = []
+
+    @streams_registry.register("counted")
+    class Counted(mds.Stream):
+        def __init__(self, **kwargs):
+            built.append(kwargs.get("local"))
+            super().__init__(**kwargs)
+
+    ds = mds.StreamingDataset(local=path, batch_size=1, stream_name="counted")
+    assert isinstance(ds.streams[0], Counted) and built == [path]
+    assert sorted(s["id"] for s in ds) == list(range(10))
+    with pytest.raises(ValueError, match="not registered"):
+        mds.StreamingDataset(local=path, batch_size=1, stream_name="nope")
+
+
+def test_module_paths_after_import_mds_as_streaming() -> None:
+    import importlib
+
+    import mds as streaming
+
+    assert streaming.base.StreamingDataset is streaming.StreamingDataset
+    assert streaming.base.MDSWriter is streaming.MDSWriter
+    for module, name in [
+        ("mds.base.dataset", "StreamingDataset"),
+        ("mds.base.stream", "Stream"),
+        ("mds.base.stream", "streams_registry"),
+        ("mds.base.dataloader", "StreamingDataLoader"),
+        ("mds.base.local", "LocalDataset"),
+        ("mds.base.format", "JSONWriter"),
+        ("mds.base.format.mds.writer", "MDSWriter"),
+        ("mds.base.format.mds.reader", "MDSReader"),
+        ("mds.base.format.json.writer", "JSONWriter"),
+        ("mds.base.format.xsv.writer", "CSVWriter"),
+        ("mds.base.format.xsv.writer", "TSVWriter"),
+        ("mds.base.format.xsv.writer", "XSVWriter"),
+        ("mds.base.util", "clean_stale_shared_memory"),
+    ]:
+        assert hasattr(importlib.import_module(module), name), (module, name)

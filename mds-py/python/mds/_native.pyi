@@ -55,6 +55,12 @@ class Dataset:
         """Samples per epoch over all ranks."""
     def num_shards(self) -> int:
         """Shards over all streams."""
+    def shard_infos(self) -> list[dict[str, Any]]:
+        """Every shard as index.json describes it."""
+    def prepare_shard(self, shard_id: int) -> None:
+        """Download shard ``shard_id`` into the cache."""
+    def evict_shard(self, shard_id: int) -> bool:
+        """Remove shard ``shard_id`` from the cache unless it is being read."""
     def config_warnings(self) -> list[str]:
         """The reference's warnings for these settings."""
     def stream_weights(self) -> list[tuple[float, float, int]]:
@@ -112,10 +118,36 @@ class Writer:
         hashes: Sequence[str] = ...,
         size_limit: int | None = None,
     ) -> None: ...
+    def config_json(self) -> str:
+        """The configuration every shard records (sorted JSON text)."""
     def column_names(self) -> list[str]:
         """Column names in the order ``write`` takes values (sorted)."""
     def write(self, values: Sequence[bytes]) -> None:
         """Append one sample of encoded column bytes."""
+    def finish(self) -> list[str]:
+        """Write the last shard and index.json; the file names written."""
+
+@final
+class SplitWriter:
+    """Writes JSON-lines, CSV, TSV or XSV shards and index.json."""
+
+    def __init__(
+        self,
+        dir: str | PathLike[str],
+        format: str,
+        columns: Sequence[tuple[str, str]],
+        compression: str | None = None,
+        hashes: Sequence[str] = ...,
+        size_limit: int | None = None,
+        newline: str = "\n",
+        separator: str | None = None,
+    ) -> None: ...
+    def config_json(self) -> str:
+        """The configuration every shard's meta file records (sorted JSON text)."""
+    def column_names(self) -> list[str]:
+        """Column names in the order ``write`` takes values (sorted)."""
+    def write(self, values: Sequence[str | int | float]) -> None:
+        """Append one sample of ``str``/``int``/``float`` values."""
     def finish(self) -> list[str]:
         """Write the last shard and index.json; the file names written."""
 

@@ -16,7 +16,7 @@ from typing import Any
 from mds import _native
 from mds._shared import SharedState
 from mds._util import bytes_to_int, number_abbrev_to_int
-from mds.stream import Stream
+from mds.stream import Stream, streams_registry
 
 try:  # the one place torch is imported, and only when this module is
     from torch.utils.data import IterableDataset as _Base
@@ -63,7 +63,8 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
         batching_method: ``random``, ``stratified``, ``per_stream``, ``device_per_stream``.
         allow_unsafe_types: Allow ``pkl`` columns (unpickling runs code).
         replication: Consecutive ranks that receive identical samples.
-        stream_name: Only ``"stream"`` is supported.
+        stream_name: Name of the ``Stream`` class in ``streams_registry`` built for
+            ``remote``/``local`` (default ``"stream"``; register subclasses there).
         stream_config: Extra keyword arguments of the single stream.
 
     Raises:
@@ -128,8 +129,11 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
             raise ValueError(
                 f"`shuffle_seed` must be a non-negative integer, but found {shuffle_seed}."
             )
-        if stream_name != "stream":
-            raise ValueError(f"unsupported stream_name {stream_name!r}: only 'stream' exists in mds")
+        if stream_name not in streams_registry:
+            raise ValueError(
+                f"stream_name {stream_name!r} is not registered in streams_registry "
+                f"(registered: {sorted(streams_registry.get_all())})"
+            )
         if epoch_size is not None:
             epoch_size = number_abbrev_to_int(epoch_size)
             if epoch_size < 0:
@@ -147,7 +151,7 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
             stream_list = list(streams)
         else:
             extra = dict(stream_config or {})
-            stream_list = [Stream(remote=remote, local=local, **extra)]
+            stream_list = [streams_registry.get(stream_name)(remote=remote, local=local, **extra)]
         self.streams = stream_list
         self.split = split
         self.download_retry = download_retry
@@ -169,6 +173,7 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
         self.allow_unsafe_types = allow_unsafe_types
         self.replication = replication
         self._epoch_size_arg = epoch_size or None
+        self._shards: list[Any] | None = None
         self._shared = SharedState()
         self._native_obj: Any = None
         self._native_pid = -1
@@ -256,6 +261,31 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
     def set_epoch(self, epoch: int) -> None:
         """Set the epoch the next iteration starts (``DistributedSampler``-style)."""
         self._shared.set_next_epoch(epoch)
+
+    @property
+    def shards(self) -> list[Any]:
+        """One object per shard over all streams, with the reference's attributes
+        (``samples``, ``compression``, ``hashes``, ``raw_data``, ``zip_data``, ...)."""
+        if getattr(self, "_shards", None) is None:
+            from mds.shards import MDSReader
+
+            self._shards = [
+                MDSReader(info, self.streams[info["stream"]].local, self.streams[info["stream"]].split or self.split)
+                for info in self._native().shard_infos()
+            ]
+        return self._shards
+
+    def prepare_shard(self, shard_id: int, blocking: bool = True) -> None:
+        """Download shard ``shard_id`` into the local cache (evicting others under a
+        ``cache_limit``). Always waits (``blocking`` is accepted for compatibility)."""
+        self._native().prepare_shard(shard_id)
+
+    def evict_shard(self, shard_id: int) -> None:
+        """Remove shard ``shard_id`` from the local cache, unless a worker is reading it.
+
+        A stream read in place (no remote) is never deleted: it is the dataset, not a cache.
+        """
+        self._native().evict_shard(shard_id)
 
     # --- access --------------------------------------------------------------------------
 

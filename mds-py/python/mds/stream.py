@@ -95,3 +95,41 @@ class Stream:
     def __repr__(self) -> str:
         args = ", ".join(f"{k}={v!r}" for k, v in self._config().items() if v is not None)
         return f"Stream({args})"
+
+
+class StreamsRegistry:
+    """Named ``Stream`` classes, for ``StreamingDataset(stream_name=...)``; the reference's
+    ``streams_registry`` (``register``, ``get``, ``get_all``, and use as a decorator)."""
+
+    def __init__(self) -> None:
+        self._classes: dict[str, type[Stream]] = {}
+
+    def register(self, name: str, *, func: type[Stream] | None = None) -> Any:
+        """Register ``func`` as ``name``; without ``func``, a decorator that does."""
+        if func is None:
+            return lambda cls: self.register(name, func=cls)
+        if not (isinstance(func, type) and issubclass(func, Stream)):
+            raise TypeError(f"streams_registry holds Stream classes, got {func!r}")
+        self._classes[name] = func
+        return func
+
+    def __call__(self, name: str, func: type[Stream] | None = None) -> Any:
+        return self.register(name, func=func)
+
+    def get(self, name: str) -> type[Stream]:
+        """The class registered as ``name``; ``KeyError`` if none."""
+        try:
+            return self._classes[name]
+        except KeyError:
+            raise KeyError(f"no Stream class registered as {name!r}") from None
+
+    def get_all(self) -> dict[str, type[Stream]]:
+        """Every registered name and class."""
+        return dict(self._classes)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._classes
+
+
+streams_registry = StreamsRegistry()
+streams_registry.register("stream", func=Stream)

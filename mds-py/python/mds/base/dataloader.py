@@ -1,0 +1,3 @@
+"""``streaming.base.dataloader``."""
+
+from mds.dataloader import StreamingDataLoader  # noqa: F401

@@ -1,0 +1,3 @@
+"""``streaming.base.dataset``."""
+
+from mds.dataset import StreamingDataset  # noqa: F401

@@ -1,0 +1,3 @@
+"""``streaming.base.format.json``."""
+
+from mds.writer import JSONWriter  # noqa: F401

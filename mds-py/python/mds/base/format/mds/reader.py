@@ -1,0 +1,3 @@
+"""``streaming.base.format.mds.reader``."""
+
+from mds.shards import FileInfo, MDSReader  # noqa: F401

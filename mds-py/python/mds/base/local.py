@@ -1,0 +1,3 @@
+"""``streaming.base.local``."""
+
+from mds.local import LocalDataset  # noqa: F401

@@ -1,0 +1,3 @@
+"""``streaming.base.stream``."""
+
+from mds.stream import Stream, StreamsRegistry, streams_registry  # noqa: F401
