@@ -2,7 +2,6 @@
 //! representation of the fixtures' `expected.json` (`mds_format::encoding::JsonView`).
 
 use std::io::{BufWriter, Write};
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -12,8 +11,9 @@ use mds_format::encoding::{Value, sample_json_line};
 /// Arguments of `mds cat`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The dataset directory (the one holding index.json).
-    dir: PathBuf,
+    /// The dataset: a directory holding index.json, or a remote root (`s3://…`, `gs://…`,
+    /// `azure://…`, `http(s)://…`), whose files are fetched into a temporary directory.
+    dir: String,
     /// First sample to print (global index, 0-based).
     #[arg(long, default_value_t = 0)]
     start: u64,
@@ -24,8 +24,9 @@ pub(crate) struct Args {
 
 #[allow(clippy::needless_pass_by_value)] // every subcommand's `run` takes its `Args` by value
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let dataset = Dataset::open(&args.dir)
-        .with_context(|| format!("cannot open the dataset in {}", args.dir.display()))?;
+    let dir = crate::remote::resolve(&args.dir, crate::remote::Needs::Everything)?;
+    let dataset = Dataset::open(dir.path())
+        .with_context(|| format!("cannot open the dataset in {}", args.dir))?;
     let len = dataset.len();
     let end = args.end.unwrap_or(len).min(len);
     if args.start > end {
@@ -119,7 +120,7 @@ mod tests {
         let dir = Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("../mds-format/tests/fixtures/reference/all_encodings_1shard");
         let err = run(Args {
-            dir,
+            dir: dir.display().to_string(),
             start: 2000,
             end: None,
         })

@@ -2,7 +2,6 @@
 //! hashes, from index.json (no shard is read).
 
 use std::fmt::Write as _;
-use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::Context as _;
@@ -11,8 +10,9 @@ use mds_format::{Index, ShardFormat};
 /// Arguments of `mds inspect`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The dataset directory (the one holding index.json).
-    dir: PathBuf,
+    /// The dataset: a directory holding index.json, or a remote root (`s3://…`, `gs://…`,
+    /// `azure://…`, `http(s)://…`), whose files are fetched into a temporary directory.
+    dir: String,
     /// List every shard (basename, samples, raw and compressed bytes).
     #[arg(long)]
     shards: bool,
@@ -54,8 +54,9 @@ fn distinct(index: &Index, f: impl Fn(&mds_format::ShardMeta) -> String) -> Stri
 #[allow(clippy::needless_pass_by_value)] // every subcommand's `run` takes its `Args` by value
 #[allow(clippy::too_many_lines)] // one line of output after another
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let index = Index::load(&args.dir)
-        .with_context(|| format!("cannot read the index of {}", args.dir.display()))?;
+    let dir = crate::remote::resolve(&args.dir, crate::remote::Needs::Index)?;
+    let index = Index::load(dir.path())
+        .with_context(|| format!("cannot read the index of {}", args.dir))?;
     let mut out = String::new();
     let raw: u64 = index
         .shards
@@ -78,7 +79,7 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         })
         .map(|f| f.bytes)
         .sum();
-    let _ = writeln!(out, "dataset:     {}", args.dir.display());
+    let _ = writeln!(out, "dataset:     {}", args.dir);
     let _ = writeln!(
         out,
         "format:      {}",

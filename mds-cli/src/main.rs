@@ -14,6 +14,7 @@ mod convert;
 mod demo;
 mod inspect;
 mod plan;
+mod remote;
 mod stream;
 mod verify;
 

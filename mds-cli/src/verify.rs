@@ -2,7 +2,6 @@
 //! raw and compressed), the shard headers, and decodes every sample. Prints one line per
 //! fault, each naming its shard, and exits non-zero if there is any.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 use std::sync::Mutex;
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -14,8 +13,9 @@ use mds_format::Dataset;
 /// Arguments of `mds verify`.
 #[derive(Debug, clap::Args)]
 pub(crate) struct Args {
-    /// The dataset directory (the one holding index.json).
-    dir: PathBuf,
+    /// The dataset: a directory holding index.json, or a remote root (`s3://…`, `gs://…`,
+    /// `azure://…`, `http(s)://…`), whose files are fetched into a temporary directory.
+    dir: String,
     /// Worker threads (default: the number of CPUs).
     #[arg(long)]
     jobs: Option<usize>,
@@ -38,8 +38,9 @@ fn one_line(err: &dyn std::error::Error) -> String {
 
 #[allow(clippy::needless_pass_by_value)] // every subcommand's `run` takes its `Args` by value
 pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
-    let ds = Dataset::open(&args.dir)
-        .with_context(|| format!("cannot open the dataset in {}", args.dir.display()))?;
+    let dir = crate::remote::resolve(&args.dir, crate::remote::Needs::Everything)?;
+    let ds = Dataset::open(dir.path())
+        .with_context(|| format!("cannot open the dataset in {}", args.dir))?;
     let shards = ds.index().shards.len();
     let jobs = args
         .jobs
@@ -88,13 +89,13 @@ pub(crate) fn run(args: Args) -> anyhow::Result<ExitCode> {
         eprintln!(
             "ok: {shards} shards, {} samples verified in {}",
             ds.len(),
-            args.dir.display()
+            args.dir
         );
         Ok(ExitCode::SUCCESS)
     } else {
         let n = faults.len();
         let noun = if n == 1 { "fault" } else { "faults" };
-        eprintln!("{n} {noun} in {}", args.dir.display());
+        eprintln!("{n} {noun} in {}", args.dir);
         Ok(ExitCode::FAILURE)
     }
 }

@@ -152,3 +152,64 @@ fn a_merged_index_of_subdirectories_streams_from_s3() {
     upload(src.path(), &url);
     assert_eq!(stream(&url), want, "{url}");
 }
+
+/// `mds inspect`, `cat` and `verify` take a remote root as they take a directory: the same
+/// output for an S3 copy (compressed and hashed) as for the local dataset.
+#[test]
+fn inspect_cat_and_verify_read_an_s3_remote() {
+    let Some(_endpoint) = endpoint("MDS_TEST_S3_ENDPOINT") else {
+        return;
+    };
+    let src = tempfile::tempdir().unwrap();
+    let mut w = mds_format::MdsWriter::builder(src.path())
+        .with_columns(&[("id", "int")])
+        .with_size_limit(Some(2048))
+        .with_compression(Some("zstd"))
+        .with_hashes(&["sha1"])
+        .build_mds()
+        .unwrap();
+    for id in 0..300 {
+        w.write(&[mds_format::encoding::Value::Int(id)]).unwrap();
+    }
+    w.finish().unwrap();
+    let bucket = std::env::var("MDS_TEST_BUCKET").unwrap_or_else(|_| "mds-test".into());
+    let url = format!("s3://{bucket}/{}", unique("inspect"));
+    upload(src.path(), &url);
+    let mds = |args: &[&str]| {
+        let out = Command::new(env!("CARGO_BIN_EXE_mds"))
+            .args(args)
+            .output()
+            .unwrap();
+        let text = String::from_utf8_lossy(&out.stdout).into_owned();
+        assert!(
+            out.status.success(),
+            "mds {args:?}: {text}{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        text
+    };
+    let local = src.path().display().to_string();
+    assert_eq!(mds(&["cat", &url]), mds(&["cat", &local]));
+    assert_eq!(
+        mds(&["cat", &url, "--start", "10", "--end", "12"])
+            .lines()
+            .count(),
+        2
+    );
+    let inspect_remote = mds(&["inspect", &url, "--shards"]);
+    let inspect_local = mds(&["inspect", &local, "--shards"]);
+    assert_eq!(
+        inspect_remote.replace(&url, "DATASET"),
+        inspect_local.replace(&local, "DATASET")
+    );
+    mds(&["verify", &url, "--quiet"]);
+    let missing = Command::new(env!("CARGO_BIN_EXE_mds"))
+        .args(["inspect", &format!("{url}-missing")])
+        .output()
+        .unwrap();
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(
+        !missing.status.success() && err.contains("index.json"),
+        "{err}"
+    );
+}
