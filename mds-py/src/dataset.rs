@@ -10,7 +10,7 @@ use std::time::Duration;
 
 use futures::{FutureExt, StreamExt};
 use mds_dataset::{ResumeState, Sample, SampleStream, Stream, StreamingDataset, World};
-use pyo3::exceptions::PyValueError;
+use pyo3::exceptions::{PyRuntimeError, PyValueError};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
@@ -274,7 +274,12 @@ impl PyDataset {
     /// when given) and returns the iterator over this worker's samples: with `prefetch`, fed
     /// by the prefetch pipeline (`predownload` samples ahead); without, reading each sample
     /// on demand (what subclasses that override `get_item` use, through `sample_ids`).
-    #[pyo3(signature = (epoch, resume, worker_id, num_workers, prefetch = true))]
+    ///
+    /// `in_worker`: this process is a DataLoader worker. Its waits for samples then end with
+    /// an error once its parent (the training process) is gone, so that a killed job leaves
+    /// no worker behind waiting on a download.
+    #[pyo3(signature = (epoch, resume, worker_id, num_workers, prefetch = true, in_worker = false))]
+    #[allow(clippy::too_many_arguments)] // one per piece of the worker's identity
     fn begin_epoch(
         &self,
         py: Python<'_>,
@@ -283,6 +288,7 @@ impl PyDataset {
         worker_id: u32,
         num_workers: u32,
         prefetch: bool,
+        in_worker: bool,
     ) -> PyResult<SampleIter> {
         let resume = resume_from(resume)?;
         let world = world(worker_id, num_workers)?;
@@ -312,6 +318,7 @@ impl PyDataset {
             handle,
             allow_pickle: self.allow_pickle,
             plans: Arc::clone(&self.plans),
+            parent: in_worker.then(std::os::unix::process::parent_id),
         })
     }
 
@@ -365,6 +372,8 @@ pub struct SampleIter {
     handle: tokio::runtime::Handle,
     allow_pickle: bool,
     plans: Arc<Mutex<Plans>>,
+    /// In a DataLoader worker: the parent's pid when the epoch began.
+    parent: Option<u32>,
 }
 
 impl SampleIter {
@@ -396,7 +405,16 @@ impl SampleIter {
                         Ok(item) => {
                             return item.transpose().map_err(|e| PyMdsError::from(e).into());
                         }
-                        Err(_elapsed) => py.check_signals()?,
+                        Err(_elapsed) => {
+                            py.check_signals()?;
+                            if let Some(p) = self.parent
+                                && std::os::unix::process::parent_id() != p
+                            {
+                                return Err(PyRuntimeError::new_err(format!(
+                                    "the DataLoader's main process (pid {p}) exited: this worker stops waiting for samples"
+                                )));
+                            }
+                        }
                     }
                 }
             }

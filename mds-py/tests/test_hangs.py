@@ -81,3 +81,88 @@ def test_a_shard_deleted_from_local_mid_epoch_is_fetched_again(tmp_path: Path) -
     assert seen == list(range(300))
     # a fresh epoch finds every shard again
     assert [s["id"] for s in mds.StreamingDataset(remote=str(remote), local=str(local), batch_size=1)] == list(range(300))
+
+
+_MAIN_WITH_WORKERS = """
+import os, sys
+from torch.utils.data import DataLoader
+import mds
+remote, local, pids = sys.argv[1:4]
+ds = mds.StreamingDataset(remote=remote, local=local, batch_size=1, download_timeout=600, download_retry=1)
+def init(i):
+    with open(os.path.join(pids, f"w{i}"), "w") as f:
+        f.write(str(os.getpid()))
+for _ in DataLoader(ds, batch_size=1, num_workers=2, worker_init_fn=init):
+    pass
+"""
+
+
+def test_workers_of_a_killed_main_process_exit(tmp_path: Path) -> None:
+    # Shard downloads that never answer keep both workers waiting for samples; once the
+    # main process is killed (-9, so nothing of it runs), they must exit within seconds.
+    import http.server
+    import signal
+    import threading
+    import time
+
+    src = tmp_path / "src"
+    with mds.MDSWriter(out=str(src), columns={"id": "int"}, size_limit=200) as w:
+        for i in range(100):
+            w.write({"id": i})
+    asked = threading.Event()
+    release = threading.Event()
+
+    class Stalling(http.server.BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802
+            name = self.path.rsplit("/", 1)[-1]
+            if name != "index.json":
+                asked.set()
+                release.wait(60)
+                return
+            data = (src / "index.json").read_bytes()
+            self.send_response(200)
+            self.send_header("Content-Length", str(len(data)))
+            self.end_headers()
+            self.wfile.write(data)
+
+        def log_message(self, *args: object) -> None:
+            pass
+
+    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Stalling)
+    server.daemon_threads = True
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    pids_dir = tmp_path / "pids"
+    pids_dir.mkdir()
+    script = tmp_path / "main.py"
+    script.write_text(_MAIN_WITH_WORKERS)
+    url = f"http://127.0.0.1:{server.server_address[1]}/ds"
+    main = subprocess.Popen([sys.executable, str(script), url, str(tmp_path / "cache"), str(pids_dir)])
+    try:
+        deadline = time.time() + 60
+        while time.time() < deadline and not (asked.is_set() and len(list(pids_dir.iterdir())) == 2):
+            time.sleep(0.1)
+        assert asked.is_set() and len(list(pids_dir.iterdir())) == 2, "the workers never started"
+        workers = [int(p.read_text()) for p in pids_dir.iterdir()]
+        time.sleep(0.5)  # both are waiting for a shard now
+        main.send_signal(signal.SIGKILL)
+        main.wait(10)
+
+        def alive(pid: int) -> bool:
+            try:
+                with open(f"/proc/{pid}/status") as f:
+                    return "\nState:\tZ" not in f.read()
+            except FileNotFoundError:
+                return False
+
+        deadline = time.time() + 20
+        while time.time() < deadline and any(alive(p) for p in workers):
+            time.sleep(0.2)
+        left = [p for p in workers if alive(p)]
+        for p in left:
+            os.kill(p, signal.SIGKILL)
+        assert not left, f"workers {left} outlived their main process by 20 s"
+    finally:
+        release.set()
+        if main.poll() is None:
+            main.kill()
+        server.shutdown()

@@ -74,6 +74,7 @@ class Dataset:
         worker_id: int,
         num_workers: int,
         prefetch: bool = True,
+        in_worker: bool = False,
     ) -> SampleIter:
         """Start ``epoch`` for one DataLoader worker; iterate the result for its samples."""
     def state_dict(

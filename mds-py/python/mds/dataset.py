@@ -315,7 +315,7 @@ class StreamingDataset(_Base):  # type: ignore[misc,valid-type]
         native = self._native()
         cls = type(self)
         custom = cls.__getitem__ is not StreamingDataset.__getitem__ or cls.get_item is not StreamingDataset.get_item
-        samples = native.begin_epoch(epoch, resume, worker_id, num_workers, not custom)
+        samples = native.begin_epoch(epoch, resume, worker_id, num_workers, not custom, info is not None)
         if cls.__getitem__ is not StreamingDataset.__getitem__:  # a subclass transforms samples
             return (self[i] for i in samples.sample_ids())
         if cls.get_item is not StreamingDataset.get_item:
