@@ -75,3 +75,70 @@ impl Buffer {
     #[allow(clippy::unused_self)] // the slot's signature
     unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
 }
+
+/// Bytes that this object alone owns, exposed *writable* through the buffer protocol: the
+/// memory of an array value whose shard bytes no one else references, so a numpy view of it
+/// may be written to (as torch expects of the arrays it wraps) without a copy.
+#[pyclass(frozen, module = "mds._native", name = "WritableBuffer")]
+#[derive(Debug)]
+pub struct WritableBuffer {
+    ptr: *mut u8,
+    len: usize,
+    /// Owns the memory at `ptr`; never read, resized or moved out while this object lives.
+    _owner: bytes::BytesMut,
+}
+
+// SAFETY: the memory behind `ptr` belongs to `_owner` alone (a unique `BytesMut`), which is
+// never resized, so the pointer stays valid for the object's life. It is read and written
+// only through the buffer protocol, by Python code holding the GIL, which serialises access.
+unsafe impl Send for WritableBuffer {}
+// SAFETY: as above: every access goes through CPython under the GIL.
+unsafe impl Sync for WritableBuffer {}
+
+impl WritableBuffer {
+    /// Takes ownership of `bytes` (unique: nothing else sees this memory).
+    pub fn new(mut bytes: bytes::BytesMut) -> Self {
+        Self {
+            ptr: bytes.as_mut_ptr(),
+            len: bytes.len(),
+            _owner: bytes,
+        }
+    }
+}
+
+#[pymethods]
+impl WritableBuffer {
+    /// Length in bytes.
+    fn __len__(&self) -> usize {
+        self.len
+    }
+
+    fn __repr__(&self) -> String {
+        format!("WritableBuffer(len={})", self.len)
+    }
+
+    /// # Safety
+    /// Called by CPython with a valid `view` pointer.
+    unsafe fn __getbuffer__(
+        slf: PyRef<'_, Self>,
+        view: *mut ffi::Py_buffer,
+        flags: c_int,
+    ) -> PyResult<()> {
+        let len = isize::try_from(slf.len)
+            .map_err(|_| pyo3::exceptions::PyBufferError::new_err("buffer too large"))?;
+        // SAFETY: `ptr` points at `len` bytes owned by `slf` (see the type's SAFETY note);
+        // `PyBuffer_FillInfo` stores a strong reference to `slf` in `view.obj`, so the memory
+        // outlives every view. `readonly = 0`: writers get the memory itself.
+        let rc =
+            unsafe { ffi::PyBuffer_FillInfo(view, slf.as_ptr(), slf.ptr.cast(), len, 0, flags) };
+        if rc == -1 {
+            Err(PyErr::fetch(slf.py()))
+        } else {
+            Ok(())
+        }
+    }
+
+    /// Nothing to free: `view.obj` (released by CPython) owned the only extra reference.
+    #[allow(clippy::unused_self)] // the slot's signature
+    unsafe fn __releasebuffer__(&self, _view: *mut ffi::Py_buffer) {}
+}

@@ -58,19 +58,25 @@ impl Plan {
         self.names == names
     }
 
-    /// The sample dict `{column: value}`.
+    /// The sample dict `{column: value}`. With `writable_arrays`, numpy arrays are writable
+    /// (see [`writable_array_bytes`]); without, they are read-only views of the shard bytes.
     pub(crate) fn to_dict<'py>(
         &self,
         py: Python<'py>,
         values: Vec<Value>,
+        writable_arrays: bool,
     ) -> PyResult<Bound<'py, PyDict>> {
         let dict = PyDict::new(py);
         for (col, value) in self.columns.iter().zip(values) {
             let obj = match (&col.post, value) {
                 (Some(post), Value::Array { dtype, shape, data }) => {
                     let shape = PyTuple::new(py, shape)?;
-                    post.bind(py)
-                        .call1((Buffer::new(data), dtype.name(), shape))?
+                    let buf = if writable_arrays {
+                        writable_array_bytes(py, data)?
+                    } else {
+                        Bound::new(py, Buffer::new(data))?.into_any()
+                    };
+                    post.bind(py).call1((buf, dtype.name(), shape))?
                 }
                 (Some(post), v) => post.bind(py).call1((primitive(py, v)?,))?,
                 (None, v) => primitive(py, v)?,
@@ -102,6 +108,18 @@ impl Plans {
         let plan = Arc::new(Plan::new(py, names, encodings, allow_pickle)?);
         self.plans.push(Arc::clone(&plan));
         Ok(plan)
+    }
+}
+
+/// The bytes of an array value as a writable buffer, so that its numpy array is writable (torch
+/// wraps arrays without a copy and warns about read-only ones, and writing to a view of shard
+/// memory would be wrong): the memory itself when nothing else references it, else one copy
+/// into a `bytearray` (the bytes are then part of a larger buffer other values or a mapped
+/// shard share).
+fn writable_array_bytes(py: Python<'_>, data: bytes::Bytes) -> PyResult<Bound<'_, PyAny>> {
+    match data.try_into_mut() {
+        Ok(owned) => Ok(Bound::new(py, crate::buffer::WritableBuffer::new(owned))?.into_any()),
+        Err(shared) => Ok(pyo3::types::PyByteArray::new(py, &shared).into_any()),
     }
 }
 

@@ -267,7 +267,7 @@ impl PyDataset {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(py, sample.names(), sample.encodings(), self.allow_pickle)?;
-        plan.to_dict(py, sample.into_values())
+        plan.to_dict(py, sample.into_values(), true)
     }
 
     /// Starts `epoch` for DataLoader worker `worker_id` of `num_workers` (resuming `resume`
@@ -437,7 +437,7 @@ impl SampleIter {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(py, sample.names(), sample.encodings(), self.allow_pickle)?;
-        plan.to_dict(py, sample.into_values()).map(Some)
+        plan.to_dict(py, sample.into_values(), true).map(Some)
     }
 
     /// Samples left to yield.

@@ -78,6 +78,8 @@ impl LocalReader {
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
             .get(py, &names, &encodings, self.allow_pickle)?;
-        plan.to_dict(py, values)
+        // LocalDataset keeps the zero-copy read-only views (random access, no DataLoader
+        // collate in the way).
+        plan.to_dict(py, values, false)
     }
 }

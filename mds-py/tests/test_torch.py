@@ -110,3 +110,33 @@ def test_state_dict_resumes_in_a_new_process(tmp_path: Path) -> None:
 def StreamingDataLoader_(path: str) -> mds.StreamingDataLoader:  # noqa: N802
     ds = mds.StreamingDataset(local=path, batch_size=10, shuffle=True)
     return mds.StreamingDataLoader(ds, batch_size=10, num_workers=2)
+
+
+_DEFAULT_COLLATE = """
+import sys, warnings
+import numpy as np
+warnings.simplefilter("error")  # torch's 'not writable' warning would fail here
+from torch.utils.data import DataLoader
+import mds
+path = sys.argv[1]
+with mds.MDSWriter(out=path, columns={"id": "int", "tok": "ndarray:int32:4", "dyn": "ndarray:uint8"}, size_limit=1 << 11) as w:
+    for i in range(64):
+        w.write({"id": i, "tok": np.full(4, i, dtype=np.int32), "dyn": np.arange(i % 5 + 1, dtype=np.uint8)})
+ds = mds.StreamingDataset(local=path, batch_size=1, shuffle=True)
+n = 0
+for batch in DataLoader(ds, batch_size=1):
+    batch["tok"] += 1
+    n += 1
+assert n == 64
+a = ds[5]["tok"]
+a[:] = -1  # writable, and a write does not reach the shard or the next read
+assert ds[5]["tok"].tolist() == [5, 5, 5, 5]
+print("quiet")
+"""
+
+
+def test_default_collate_is_quiet_and_arrays_are_writable(tmp_path: Path) -> None:
+    script = tmp_path / "collate.py"
+    script.write_text(_DEFAULT_COLLATE)
+    out = subprocess.run([sys.executable, str(script), str(tmp_path / "d")], capture_output=True, text=True, timeout=120)
+    assert (out.returncode, out.stdout.strip()) == (0, "quiet"), out.stderr

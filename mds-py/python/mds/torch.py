@@ -1,8 +1,9 @@
-"""torch glue: a collate function that copies read-only sample arrays once into tensors.
+"""torch glue: a collate function that stacks sample arrays with one copy.
 
-Arrays decoded from shards are read-only numpy views of the shard bytes; torch warns on
-read-only arrays and writing through such a tensor would corrupt the shard. :func:`collate`
-stacks the views into fresh writable arrays (the single copy), then lets torch share them.
+``StreamingDataset`` yields writable numpy arrays (the sample's own memory where nothing else
+references it, else one copy), so torch's default collate works quietly. ``LocalDataset``
+yields read-only views of the shard bytes; :func:`collate` stacks either kind into one fresh
+writable array per column (the single copy), then lets torch share it.
 """
 
 from __future__ import annotations
