@@ -13,6 +13,7 @@ __all__ = [
     "MdsError",
     "SampleIter",
     "ShardCorruptError",
+    "SplitWriter",
     "Writer",
     "__version__",
     "merge_local_index",
