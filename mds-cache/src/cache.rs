@@ -284,6 +284,24 @@ impl Cache {
         Ok(self.evict_locked(name, None)? == Some(true))
     }
 
+    /// Evicts every cached shard that no process pins or fills; returns how many were
+    /// removed. For a directory whose files belong to another source (see
+    /// [`Claim::acquire_with`](crate::Claim::acquire_with)).
+    ///
+    /// # Errors
+    /// [`Error::Io`].
+    pub fn clear(&self) -> Result<usize> {
+        let _global = self.lock_global()?;
+        let scan = self.scan(None)?;
+        let mut removed = 0;
+        for c in scan.cached {
+            if self.evict_locked(&c.name, Some(c.size))? == Some(true) {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Measures what the directory holds: complete shards obtained through the cache, and
     /// fills in progress. Takes the cache-wide lock, so it is a consistent snapshot.
     pub fn usage(&self) -> Result<Usage> {

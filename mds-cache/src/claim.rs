@@ -1,7 +1,7 @@
 //! Claims: which source a cache directory holds the shards of, while datasets use it.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{Read, Write};
+use std::io::{Read, Seek, SeekFrom, Write};
 use std::path::Path;
 
 use crate::error::{Error, Result};
@@ -26,6 +26,21 @@ impl Claim {
     /// [`Error::Claimed`] if a live claim of `dir` names another source (a dataset of this or
     /// another process still using it); [`Error::Io`] if the claim files cannot be used.
     pub fn acquire(dir: &Path, source: &str) -> Result<Claim> {
+        Self::acquire_with(dir, source, |_| Ok(()))
+    }
+
+    /// [`acquire`](Self::acquire), and if the directory last served another source (its
+    /// files, index.json included, are that source's), calls `changed(previous)` first, while
+    /// every other process claiming `dir` waits: the place to clear what the directory holds
+    /// (see [`Cache::clear`](crate::Cache::clear)). The directory then records `source`.
+    ///
+    /// # Errors
+    /// As [`acquire`](Self::acquire), and `changed`'s error.
+    pub fn acquire_with(
+        dir: &Path,
+        source: &str,
+        changed: impl FnOnce(&str) -> Result<()>,
+    ) -> Result<Claim> {
         let claims = dir.join(META_DIR).join("claims");
         fs::create_dir_all(&claims).map_err(Error::io("create directory", &claims))?;
         let ours = claims.join(format!("{:016x}.claim", fnv1a(source.as_bytes())));
@@ -43,7 +58,7 @@ impl Claim {
         }
         for entry in fs::read_dir(&claims).map_err(Error::io("list", &claims))? {
             let path = entry.map_err(Error::io("list", &claims))?.path();
-            if path == ours {
+            if path == ours || path.extension().is_none_or(|e| e != "claim") {
                 continue;
             }
             let Ok(mut other) = File::options().read(true).write(true).open(&path) else {
@@ -67,6 +82,31 @@ impl Claim {
                     text
                 },
             });
+        }
+        // Which source the directory's files belong to, changed under its own lock.
+        let current_path = claims.join("current");
+        let mut current = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&current_path)
+            .map_err(Error::io("open", &current_path))?;
+        current.lock().map_err(Error::io("lock", &current_path))?;
+        let mut previous = String::new();
+        current
+            .read_to_string(&mut previous)
+            .map_err(Error::io("read", &current_path))?;
+        if previous != source {
+            if !previous.is_empty() {
+                changed(&previous)?;
+            }
+            current
+                .set_len(0)
+                .and_then(|()| current.seek(SeekFrom::Start(0)))
+                .and_then(|_| current.write_all(source.as_bytes()))
+                .and_then(|()| current.sync_all())
+                .map_err(Error::io("write", &current_path))?;
         }
         Ok(Claim { _file: file })
     }

@@ -346,8 +346,23 @@ impl StreamingDatasetBuilder {
                     path: dir.display().to_string(),
                     source,
                 })?;
-                let claim =
-                    mds_cache::Claim::acquire(&dir, remote).map_err(|e| Error::ReusedLocal {
+                // Its files may be another remote's: then they (and its index.json) go first.
+                let clear = |_previous: &str| {
+                    mds_cache::Cache::open(&dir, mds_cache::CacheConfig::default())?.clear()?;
+                    let index = dir.join("index.json");
+                    match std::fs::remove_file(&index) {
+                        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                            Err(mds_cache::Error::Io {
+                                op: "remove",
+                                path: index,
+                                source: e,
+                            })
+                        }
+                        _ => Ok(()),
+                    }
+                };
+                let claim = mds_cache::Claim::acquire_with(&dir, &source_key(remote), clear)
+                    .map_err(|e| Error::ReusedLocal {
                         stream: i,
                         reason: e.to_string(),
                     })?;
@@ -422,6 +437,18 @@ impl StreamingDatasetBuilder {
                 _claims: claims,
             }),
         })
+    }
+}
+
+/// One spelling of a remote, for telling whether two datasets read the same one: a local
+/// path canonical and absolute (as `file://…`), a URL without trailing slashes.
+fn source_key(remote: &str) -> String {
+    match local_path_of(remote) {
+        Some(p) => {
+            let p = p.canonicalize().unwrap_or(p);
+            format!("file://{}", p.display())
+        }
+        None => remote.trim_end_matches('/').to_owned(),
     }
 }
 

@@ -663,9 +663,12 @@ impl StreamingDataset {
         let plan = self.begin_epoch(world)?;
         let consumer = start(self, plan, &tokio::runtime::Handle::current());
         let info = Arc::clone(&consumer.plan);
-        let inner = futures::stream::unfold(consumer, |mut c| async move {
-            c.next_async().await.map(|r| (r, c))
-        });
+        // Fused: polled again after its end (a Python iterator's next() after
+        // StopIteration, say) it stays ended instead of panicking.
+        let inner =
+            futures::StreamExt::fuse(futures::stream::unfold(consumer, |mut c| async move {
+                c.next_async().await.map(|r| (r, c))
+            }));
         Ok(SampleStream {
             inner: Box::pin(inner),
             plan: info,

@@ -127,7 +127,13 @@ fn writable_array_bytes(py: Python<'_>, data: bytes::Bytes) -> PyResult<Bound<'_
 fn primitive(py: Python<'_>, value: Value) -> PyResult<Bound<'_, PyAny>> {
     Ok(match value {
         Value::Bytes(b) | Value::Pickle(b) => PyBytes::new(py, &b).into_any(),
-        Value::Str(t) | Value::BigInt(t) | Value::Decimal(t) | Value::Json(t) => {
+        // An integer beyond i64 (JSON/CSV `int`, `str_int`) is a Python int, as the
+        // reference's `int()` / `json.loads` make it.
+        Value::BigInt(t) => py
+            .get_type::<pyo3::types::PyInt>()
+            .call1((t.as_str(),))?
+            .into_any(),
+        Value::Str(t) | Value::Decimal(t) | Value::Json(t) => {
             PyString::new(py, t.as_str()).into_any()
         }
         Value::Int(i) => i.into_pyobject(py)?.into_any(),

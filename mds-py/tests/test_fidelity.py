@@ -257,3 +257,36 @@ def test_module_paths_after_import_mds_as_streaming() -> None:
         ("mds.base.util", "clean_stale_shared_memory"),
     ]:
         assert hasattr(importlib.import_module(module), name), (module, name)
+
+
+def test_a_local_that_served_another_remote_is_refreshed(tmp_path: Path) -> None:
+    import gc
+
+    a = _write(tmp_path / "a", 30)
+    b = _write(tmp_path / "b", 50, start=10_000)
+    local = str(tmp_path / "cache")
+    first = mds.StreamingDataset(remote=a, local=local, batch_size=1)
+    assert sorted(s["id"] for s in first) == list(range(30))
+    del first
+    gc.collect()
+    second = mds.StreamingDataset(remote=b, local=local, batch_size=1)
+    assert sorted(s["id"] for s in second) == list(range(10_000, 10_050))
+    # the same remote spelled another way is the same remote
+    mds.StreamingDataset(remote=b + "/", local=local, batch_size=1)
+    mds.StreamingDataset(remote="file://" + b, local=local, batch_size=1)
+
+
+def test_next_after_the_end_keeps_stopping(tmp_path: Path) -> None:
+    it = iter(mds.StreamingDataset(local=_write(tmp_path / "d", 5), batch_size=1))
+    assert len(list(it)) == 5
+    for _ in range(3):
+        with pytest.raises(StopIteration):
+            next(it)
+
+
+def test_split_int_beyond_int64_reads_back_as_int(tmp_path: Path) -> None:
+    with mds.JSONWriter(out=str(tmp_path / "j"), columns={"n": "int"}) as w:
+        for n in (2**63, -(2**100), 5):
+            w.write({"n": n})
+    ds = mds.LocalDataset(str(tmp_path / "j"))
+    assert [ds[i]["n"] for i in range(3)] == [2**63, -(2**100), 5]

@@ -556,3 +556,28 @@ fn a_directory_serves_one_source_at_a_time() {
     let _b = Claim::acquire(t.path(), "s3://bucket/b").unwrap();
     assert!(Claim::acquire(t.path(), "s3://bucket/a").is_err());
 }
+
+#[test]
+fn a_directory_that_served_another_source_is_cleared_once() {
+    use mds_cache::Claim;
+    let t = tempfile::tempdir().unwrap();
+    let cache = Cache::open(t.path(), CacheConfig::default()).unwrap();
+    drop(
+        cache
+            .get("shard.00000.mds", 10, |tmp: &Path| fs::write(tmp, [1; 10]))
+            .unwrap(),
+    );
+    let calls = std::cell::RefCell::new(Vec::new());
+    let clear = |prev: &str| {
+        calls.borrow_mut().push(prev.to_owned());
+        cache.clear().map(drop)
+    };
+    drop(Claim::acquire_with(t.path(), "s3://b/a", clear).unwrap()); // first use: nothing to clear
+    drop(Claim::acquire_with(t.path(), "s3://b/a", clear).unwrap()); // same source
+    assert!(calls.borrow().is_empty());
+    assert_eq!(cache.usage().unwrap().cached_shards, 1);
+    drop(Claim::acquire_with(t.path(), "s3://b/other", clear).unwrap());
+    assert_eq!(*calls.borrow(), ["s3://b/a"]);
+    assert_eq!(cache.usage().unwrap().cached_shards, 0);
+    assert!(!t.path().join("shard.00000.mds").exists());
+}

@@ -60,7 +60,7 @@ def decoder(enc: str, allow_pickle: bool = True) -> Callable[..., Any] | None:
     Calling conventions, by the primitive the native reader passes:
       * numpy scalars (int8..uint64, float64): the Python int / float; float16 and float32
         receive the raw bits as an int, so NaN payloads survive;
-      * ``str_int`` out of i64 range: its digits as str; ``str_decimal``, ``json``: the text;
+      * integers out of i64 range: a Python int; ``str_decimal``, ``json``: the text;
       * ``pkl``: the pickle bytes; ``ndarray``: (Buffer, dtype name, shape tuple);
       * images: a Buffer over the stored bytes; lists of images: a list of Buffers.
     """
