@@ -32,5 +32,5 @@ mod _native {
     #[pymodule_export]
     use crate::local::LocalReader;
     #[pymodule_export]
-    use crate::writer::{SplitWriter, Writer, merge_local_index, upload_files};
+    use crate::writer::{SplitWriter, Writer, check_remote, merge_local_index, upload_files};
 }

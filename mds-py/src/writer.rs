@@ -186,9 +186,13 @@ impl SplitWriter {
                 PyTypeError::new_err(format!("column {column}: {e}"))
             })?);
         }
-        self.writer()?
-            .write(&out)
-            .map_err(|e| PyMdsError::from(e).into())
+        self.writer()?.write(&out).map_err(|e| match e {
+            // A value of the wrong kind for its column is the caller's mistake, not a shard's.
+            e @ mds_dataset::format::Error::Encoding { .. } => {
+                PyTypeError::new_err(crate::errors::flatten(&e))
+            }
+            e => PyMdsError::from(e).into(),
+        })
     }
 
     /// Writes the last shard and index.json; returns the basenames of the files written.
@@ -275,4 +279,17 @@ pub fn upload_files(
     let handle = crate::runtime::handle()?;
     py.detach(|| handle.block_on(mds_fetch::upload(fetcher.as_ref(), &files, 8, &policy)))
         .map_err(|e| PyMdsError::from(e).into())
+}
+
+/// Checks that `remote` names a store mds can write to (scheme, bucket, credentials
+/// configuration), without any request: a writer fails at construction, not after writing
+/// every shard.
+#[pyfunction]
+pub fn check_remote(remote: &str) -> PyResult<()> {
+    mds_fetch::from_url(remote).map(drop).map_err(|e| {
+        PyValueError::new_err(format!(
+            "invalid remote {remote:?}: {}",
+            crate::errors::flatten(&e)
+        ))
+    })
 }

@@ -290,3 +290,12 @@ def test_split_int_beyond_int64_reads_back_as_int(tmp_path: Path) -> None:
             w.write({"n": n})
     ds = mds.LocalDataset(str(tmp_path / "j"))
     assert [ds[i]["n"] for i in range(3)] == [2**63, -(2**100), 5]
+
+
+def test_split_writer_values_of_the_wrong_kind_are_type_errors(tmp_path: Path) -> None:
+    with mds.CSVWriter(out=str(tmp_path / "c"), columns={"n": "int", "s": "str"}) as w:
+        for bad in ({"n": 1.5, "s": "a"}, {"n": 1, "s": 2}, {"n": None, "s": "a"}):
+            with pytest.raises(TypeError, match="column"):
+                w.write(bad)
+        w.write({"n": 1, "s": "a"})
+    assert mds.LocalDataset(str(tmp_path / "c"))[0] == {"n": 1, "s": "a"}

@@ -145,3 +145,14 @@ def test_merge_index_combines_subdirectories(tmp_path: Path) -> None:
     ds = mds.LocalDataset(str(tmp_path))
     assert sorted(ds[i]["x"] for i in range(len(ds))) == list(range(12))
     mds.clean_stale_shared_memory()  # a harmless no-op
+
+
+def test_a_bad_remote_fails_at_construction(tmp_path) -> None:
+    import pytest
+
+    import mds
+
+    for out in ("foo://bar", "s3://", (str(tmp_path / "x"), "nope://y")):
+        with pytest.raises(ValueError, match="invalid remote"):
+            mds.MDSWriter(out=out, columns={"id": "int"})
+    assert not (tmp_path / "x").exists()

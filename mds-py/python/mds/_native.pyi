@@ -16,6 +16,7 @@ __all__ = [
     "SplitWriter",
     "Writer",
     "__version__",
+    "check_remote",
     "merge_local_index",
     "upload_files",
 ]
@@ -155,6 +156,9 @@ class SplitWriter:
 
 def merge_local_index(index_files: Sequence[str | PathLike[str]] | None, root: str | PathLike[str]) -> None:
     """Merge sub-directory indexes of ``root`` into ``root/index.json``."""
+
+def check_remote(remote: str) -> None:
+    """Raise ValueError if ``remote`` is not a store mds can write to (no request made)."""
 
 def upload_files(remote: str, files: Sequence[tuple[str | PathLike[str], str]], retry: int = 2) -> None:
     """Upload ``(local path, key)`` pairs under the remote root URL ``remote``."""

@@ -29,8 +29,11 @@ def _split_out(out: str | tuple[str, str] | list[str]) -> tuple[str, str | None,
                 f"Invalid `out` argument. It is either a string of local/remote directory or a "
                 f"list of two strings with [local, remote]. Got {out}."
             )
+        if "://" in out[1]:
+            _native.check_remote(out[1])
         return os.path.expanduser(out[0]), out[1], False
     if "://" in out:
+        _native.check_remote(out)  # a bad remote fails here, not after every shard is written
         return tempfile.mkdtemp(prefix="mds-writer-"), out, True
     return os.path.expanduser(out), None, False
 
