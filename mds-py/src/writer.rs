@@ -75,10 +75,7 @@ impl Writer {
 
     /// Writes the last shard and index.json; returns the basenames of the files written.
     fn finish(&mut self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let w = self
-            .inner
-            .take()
-            .ok_or_else(|| PyRuntimeError::new_err("the writer is already finished"))?;
+        let w = self.inner.take().ok_or_else(finished)?;
         let index = py.detach(|| w.finish()).map_err(PyMdsError::from)?;
         Ok(written_files(&index))
     }
@@ -86,16 +83,17 @@ impl Writer {
 
 impl Writer {
     fn writer(&mut self) -> PyResult<&mut MdsWriter> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| PyRuntimeError::new_err("the writer is already finished"))
+        self.inner.as_mut().ok_or_else(finished)
     }
 
     fn writer_ref(&self) -> PyResult<&MdsWriter> {
-        self.inner
-            .as_ref()
-            .ok_or_else(|| PyRuntimeError::new_err("the writer is already finished"))
+        self.inner.as_ref().ok_or_else(finished)
     }
+}
+
+/// The error of a writer used after `finish`.
+fn finished() -> PyErr {
+    PyRuntimeError::new_err("the writer is already finished")
 }
 
 /// The basenames of the files an index lists, then index.json.
@@ -197,10 +195,7 @@ impl SplitWriter {
 
     /// Writes the last shard and index.json; returns the basenames of the files written.
     fn finish(&mut self, py: Python<'_>) -> PyResult<Vec<String>> {
-        let w = self
-            .inner
-            .take()
-            .ok_or_else(|| PyRuntimeError::new_err("the writer is already finished"))?;
+        let w = self.inner.take().ok_or_else(finished)?;
         let index = py.detach(|| w.finish()).map_err(PyMdsError::from)?;
         Ok(written_files(&index))
     }
@@ -208,15 +203,11 @@ impl SplitWriter {
 
 impl SplitWriter {
     fn writer(&mut self) -> PyResult<&mut RustSplitWriter> {
-        self.inner
-            .as_mut()
-            .ok_or_else(|| PyRuntimeError::new_err("the writer is already finished"))
+        self.inner.as_mut().ok_or_else(finished)
     }
 
     fn writer_ref(&self) -> PyResult<&RustSplitWriter> {
-        self.inner
-            .as_ref()
-            .ok_or_else(|| PyRuntimeError::new_err("the writer is already finished"))
+        self.inner.as_ref().ok_or_else(finished)
     }
 }
 
